@@ -1,0 +1,46 @@
+/* dync kernels: the numeric primitives ops share, in one place.
+ * Row-major. Built-in vectorised C by default; BLAS when the build has it and
+ * the sizes make it pay (decided inside, never by ops).
+ */
+#ifndef DY_KERNELS_H
+#define DY_KERNELS_H
+
+#include "dy_core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* C(M,N) = alpha * op(A) * op(B) + beta * C.
+ * op(A) is (M,K): A is (M,K) with lda >= K, or when ta, A is (K,M) with lda >= M.
+ * op(B) is (K,N): B is (K,N) with ldb >= N, or when tb, B is (N,K) with ldb >= K.
+ * beta == 0 ignores C's old contents (NaN there does not propagate). */
+void dy_gemm(int ta, int tb, size_t M, size_t N, size_t K, dy_real alpha,
+             const dy_real *A, size_t lda, const dy_real *B, size_t ldb,
+             dy_real beta, dy_real *C, size_t ldc);
+
+/* y = alpha * op(A) x + beta * y. A is (M,N) with lda >= N.
+ * ta == 0: x (N), y (M). ta != 0: x (M), y (N). beta == 0 ignores y. */
+void dy_gemv(int ta, size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
+             const dy_real *x, dy_real beta, dy_real *y);
+
+/* A(M,N) += alpha * x(M) y(N)^T. */
+void dy_ger(size_t M, size_t N, dy_real alpha, const dy_real *x, const dy_real *y,
+            dy_real *A, size_t lda);
+
+/* y += a * x (n). */
+void dy_axpy(size_t n, dy_real a, const dy_real *x, dy_real *y);
+/* sum_i x_i y_i. */
+dy_real dy_dotk(size_t n, const dy_real *x, const dy_real *y);
+/* x *= a. */
+void dy_scal(size_t n, dy_real a, dy_real *x);
+/* y += x. */
+void dy_vadd(size_t n, const dy_real *x, dy_real *y);
+
+/* Name of the product backend in use ("builtin" or "openblas"/"cblas"). */
+const char *dy_kernels_backend(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

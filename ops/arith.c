@@ -1,0 +1,214 @@
+/* Arithmetic: add, sub, neg, cmult, cdiv, add/mul by scalar, n-ary sum, average.
+ * Binary ops broadcast an argument of batch 1 over the other's batch; the
+ * broadcast argument's gradient is summed over the batch (stride 0 below). */
+#include <stdio.h>
+
+#include "ops_util.h"
+
+/* ============================================================ shape helpers */
+
+int dy_dim_same_bcast(dy_graph *g, dy_node *n) {
+  const dy_node *a0 = dy_arg(g, n, 0);
+  uint32_t bd = a0->dim.bd;
+  for (uint32_t i = 1; i < n->nargs; i++) {
+    const dy_node *a = dy_arg(g, n, i);
+    if (!dy_dim_eq_nobatch(a->dim, a0->dim))
+      return dy_fail_shape(g, n, "argument %u has different dims from argument 0 (elementwise "
+                              "ops need equal dims)", (unsigned)i);
+    bd = dy_bcast_batch(bd, a->dim.bd);
+    if (!bd)
+      return dy_fail_shape(g, n, "batch sizes differ (argument %u); batches must be equal or 1",
+                           (unsigned)i);
+  }
+  n->dim = a0->dim;
+  n->dim.bd = bd;
+  return 0;
+}
+
+int dy_dim_unary(dy_graph *g, dy_node *n) {
+  n->dim = dy_arg(g, n, 0)->dim;
+  return 0;
+}
+
+/* ==================================================================== add */
+/* y_b = x0_b + x1_b */
+
+static void add_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
+  for (uint32_t k = 0; k < n->dim.bd; k++) {
+    const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
+    dy_real *y = n->val + k * m;
+    for (size_t i = 0; i < m; i++) y[i] = x[i] + z[i];
+  }
+}
+
+/* dx_i += dy (summed over the batch when x_i is broadcast) */
+static void pass_grad(dy_graph *g, dy_node *n, uint32_t i, dy_real s) {
+  dy_node *a = dy_arg(g, n, i);
+  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a);
+  if (sa == m || n->dim.bd == 1) {
+    dy_axpy(dy_dim_size(n->dim), s, n->grad, a->grad);
+    return;
+  }
+  for (uint32_t k = 0; k < n->dim.bd; k++) dy_axpy(m, s, n->grad + k * m, a->grad);
+}
+
+static void add_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, 1); }
+
+static const dy_op op_add = {"add", 2, 0, dy_dim_same_bcast, add_fwd, add_bwd};
+
+dy_expr dy_add(dy_expr a, dy_expr b) {
+  dy_expr x[2] = {a, b};
+  return dy_apply(&op_add, x, 2, NULL);
+}
+
+/* ==================================================================== sub */
+
+static void sub_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
+  for (uint32_t k = 0; k < n->dim.bd; k++) {
+    const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
+    dy_real *y = n->val + k * m;
+    for (size_t i = 0; i < m; i++) y[i] = x[i] - z[i];
+  }
+}
+
+static void sub_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, i ? -1 : 1); }
+
+static const dy_op op_sub = {"sub", 2, 0, dy_dim_same_bcast, sub_fwd, sub_bwd};
+
+dy_expr dy_sub(dy_expr a, dy_expr b) {
+  dy_expr x[2] = {a, b};
+  return dy_apply(&op_sub, x, 2, NULL);
+}
+
+/* ============================================================ neg, scalars */
+/* y = s * x + c, with s = aux[0].f, c = aux[1].f: neg (-1, 0), add_scalar
+ * (1, c), mul_scalar (s, 0). */
+
+static void lin_fwd(dy_graph *g, dy_node *n) {
+  const dy_real *x = dy_arg(g, n, 0)->val;
+  dy_real s = (dy_real)n->aux[0].f, c = (dy_real)n->aux[1].f;
+  for (size_t i = 0, m = dy_dim_size(n->dim); i < m; i++) n->val[i] = s * x[i] + c;
+}
+
+static void lin_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_axpy(dy_dim_size(n->dim), (dy_real)n->aux[0].f, n->grad, dy_arg(g, n, i)->grad);
+}
+
+static const dy_op op_neg = {"neg", 1, 0, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_add_scalar = {"add_scalar", 1, 0, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_mul_scalar = {"mul_scalar", 1, 0, dy_dim_unary, lin_fwd, lin_bwd};
+
+static dy_expr lin(const dy_op *op, dy_expr a, double s, double c) {
+  dy_aux aux[DY_NAUX] = {{.f = s}, {.f = c}, {0}};
+  return dy_apply(op, &a, 1, aux);
+}
+
+dy_expr dy_neg(dy_expr a) { return lin(&op_neg, a, -1, 0); }
+dy_expr dy_add_scalar(dy_expr a, dy_real s) { return lin(&op_add_scalar, a, 1, s); }
+dy_expr dy_mul_scalar(dy_expr a, dy_real s) { return lin(&op_mul_scalar, a, s, 0); }
+
+/* ================================================================== cmult */
+
+static void cmult_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
+  for (uint32_t k = 0; k < n->dim.bd; k++) {
+    const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
+    dy_real *y = n->val + k * m;
+    for (size_t i = 0; i < m; i++) y[i] = x[i] * z[i];
+  }
+}
+
+/* dx_i += dy * x_other */
+static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *a = dy_arg(g, n, i);
+  const dy_node *o = dy_arg(g, n, 1 - i);
+  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), so = dy_bstride(o);
+  for (uint32_t k = 0; k < n->dim.bd; k++) {
+    const dy_real *dy = n->grad + k * m, *z = o->val + k * so;
+    dy_real *dx = a->grad + k * sa;
+    for (size_t j = 0; j < m; j++) dx[j] += dy[j] * z[j];
+  }
+}
+
+static const dy_op op_cmult = {"cmult", 2, 0, dy_dim_same_bcast, cmult_fwd, cmult_bwd};
+
+dy_expr dy_cmult(dy_expr a, dy_expr b) {
+  dy_expr x[2] = {a, b};
+  return dy_apply(&op_cmult, x, 2, NULL);
+}
+
+/* =================================================================== cdiv */
+
+static void cdiv_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
+  for (uint32_t k = 0; k < n->dim.bd; k++) {
+    const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
+    dy_real *y = n->val + k * m;
+    for (size_t i = 0; i < m; i++) y[i] = x[i] / z[i];
+  }
+}
+
+/* da += dy / b;  db += -dy * y / b */
+static void cdiv_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *a = dy_arg(g, n, i);
+  const dy_node *b = dy_arg(g, n, 1);
+  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
+  for (uint32_t k = 0; k < n->dim.bd; k++) {
+    const dy_real *dy = n->grad + k * m, *z = b->val + k * sb, *y = n->val + k * m;
+    dy_real *dx = a->grad + k * sa;
+    if (i == 0)
+      for (size_t j = 0; j < m; j++) dx[j] += dy[j] / z[j];
+    else
+      for (size_t j = 0; j < m; j++) dx[j] -= dy[j] * y[j] / z[j];
+  }
+}
+
+static const dy_op op_cdiv = {"cdiv", 2, 0, dy_dim_same_bcast, cdiv_fwd, cdiv_bwd};
+
+dy_expr dy_cdiv(dy_expr a, dy_expr b) {
+  dy_expr x[2] = {a, b};
+  return dy_apply(&op_cdiv, x, 2, NULL);
+}
+
+/* ============================================================ sum, average */
+/* y = s * sum_i x_i with s = aux[0].f (1 for sum, 1/n for average) */
+
+static void sum_fwd(dy_graph *g, dy_node *n) {
+  size_t m = dy_dim_per_batch(n->dim);
+  dy_real s = (dy_real)n->aux[0].f;
+  for (uint32_t k = 0; k < n->dim.bd; k++) {
+    dy_real *y = n->val + k * m;
+    const dy_node *a0 = dy_arg(g, n, 0);
+    const dy_real *x0 = a0->val + k * dy_bstride(a0);
+    for (size_t j = 0; j < m; j++) y[j] = x0[j];
+    for (uint32_t i = 1; i < n->nargs; i++) {
+      const dy_node *a = dy_arg(g, n, i);
+      dy_vadd(m, a->val + k * dy_bstride(a), y);
+    }
+    if (s != 1) dy_scal(m, s, y);
+  }
+}
+
+static void sum_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, (dy_real)n->aux[0].f); }
+
+static const dy_op op_sum = {"sum", -1, 0, dy_dim_same_bcast, sum_fwd, sum_bwd};
+static const dy_op op_average = {"average", -1, 0, dy_dim_same_bcast, sum_fwd, sum_bwd};
+
+dy_expr dy_sum(const dy_expr *xs, uint32_t n) {
+  dy_aux aux[DY_NAUX] = {{.f = 1}, {0}, {0}};
+  return dy_apply(&op_sum, xs, n, aux);
+}
+
+dy_expr dy_average(const dy_expr *xs, uint32_t n) {
+  dy_aux aux[DY_NAUX] = {{.f = n ? 1.0 / n : 1.0}, {0}, {0}};
+  return dy_apply(&op_average, xs, n, aux);
+}
+
+const dy_op *const dy_ops_arith[] = {&op_add,   &op_sub,  &op_neg, &op_add_scalar, &op_mul_scalar,
+                                     &op_cmult, &op_cdiv, &op_sum, &op_average,    NULL};

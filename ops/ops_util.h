@@ -1,0 +1,28 @@
+/* Internal helpers shared by ops/ files: batch broadcasting and loops. */
+#ifndef DY_OPS_UTIL_H
+#define DY_OPS_UTIL_H
+
+#include "dy_kernels.h"
+#include "dy_ops.h"
+
+/* Elements per batch element of node a, or 0 when a has batch 1 (so that
+ * pointer + b * stride reads the one element for every b: broadcasting). */
+static inline size_t dy_bstride(const dy_node *a) {
+  return a->dim.bd == 1 ? 0 : dy_dim_per_batch(a->dim);
+}
+
+/* Output batch of arguments that must be equal or 1; 0 if they conflict. */
+static inline uint32_t dy_bcast_batch(uint32_t a, uint32_t b) {
+  if (a == b || b == 1) return a;
+  if (a == 1) return b;
+  return 0;
+}
+
+/* Checks that every argument of n has the dims of argument 0 (batch may be 1
+ * or the common batch) and sets n->dim to it; error otherwise. */
+int dy_dim_same_bcast(dy_graph *g, dy_node *n);
+
+/* Checks n has exactly one argument-like unary shape: n->dim = arg 0 dim. */
+int dy_dim_unary(dy_graph *g, dy_node *n);
+
+#endif
