@@ -1,0 +1,177 @@
+/* dync nn: models (collections of parameters), lookup parameters,
+ * initialisers, trainers, and a safe binary save format.
+ *
+ * Parameters live in a dy_model, outside every graph; dy_param_expr() puts
+ * one into a graph as a variable whose gradient accumulates into the model.
+ * A trainer turns the accumulated gradients into an update and clears them.
+ *
+ *   dy_model *m = dy_model_new(1);
+ *   dy_param *W = dy_model_add_param(m, "W", dy_d2(32, 128), dy_init_glorot());
+ *   dy_lookup *E = dy_model_add_lookup(m, "E", nwords, dy_d1(128), dy_init_glorot());
+ *   dy_trainer *t = dy_sgd_new(m, 0.1);
+ *   for each example: dy_graph_renew(g); ... dy_backward(loss); dy_trainer_update(t);
+ *
+ * Errors from nn calls (bad names, dims, files, NaN gradients) are reported
+ * by the return value and dy_model_error(m); they never abort. Graph-side
+ * errors (a lookup row out of range) go to the graph's sticky error.
+ */
+#ifndef DY_NN_H
+#define DY_NN_H
+
+#include "dy_core.h"
+#include "dy_ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dy_model dy_model;
+typedef struct dy_param dy_param;   /* a dense parameter (W, b) */
+typedef struct dy_lookup dy_lookup; /* rows of a table (word embeddings) */
+
+/* =========================================================== initialisers */
+typedef enum dy_init_kind {
+  DY_INIT_GLOROT,     /* uniform +-sqrt(6/(fan_in+fan_out)) (default for matrices) */
+  DY_INIT_UNIFORM,    /* uniform [a, b) */
+  DY_INIT_NORMAL,     /* normal, mean a, standard deviation b */
+  DY_INIT_CONST,      /* every value a */
+  DY_INIT_IDENTITY,   /* identity matrix (square) */
+  DY_INIT_ORTHOGONAL  /* random orthogonal rows/columns, scaled by a (gain) */
+} dy_init_kind;
+typedef struct dy_init { dy_init_kind kind; double a, b; } dy_init;
+
+static inline dy_init dy_init_glorot(void) { dy_init i = {DY_INIT_GLOROT, 1, 0}; return i; }
+static inline dy_init dy_init_uniform(double lo, double hi) { dy_init i = {DY_INIT_UNIFORM, lo, hi}; return i; }
+static inline dy_init dy_init_normal(double mean, double std) { dy_init i = {DY_INIT_NORMAL, mean, std}; return i; }
+static inline dy_init dy_init_const(double c) { dy_init i = {DY_INIT_CONST, c, 0}; return i; }
+static inline dy_init dy_init_identity(void) { dy_init i = {DY_INIT_IDENTITY, 0, 0}; return i; }
+static inline dy_init dy_init_orthogonal(double gain) { dy_init i = {DY_INIT_ORTHOGONAL, gain, 0}; return i; }
+
+/* ================================================================ models */
+/* A new empty model whose initialisers draw from a RNG seeded with seed (the
+ * same seed gives the same values on every machine). NULL if out of memory. */
+dy_model *dy_model_new(uint64_t seed);
+/* The same with all memory from alloc (NULL = malloc). */
+dy_model *dy_model_new_with(uint64_t seed, const dy_allocator *alloc);
+/* Frees the model and its parameters. NULL is allowed. */
+void dy_model_free(dy_model *m);
+/* The last error message of an nn call on m, or NULL. */
+const char *dy_model_error(const dy_model *m);
+
+/* Sub-collections: names added after push get the prefix "name/" (nested). */
+dy_status dy_model_push(dy_model *m, const char *name);
+void dy_model_pop(dy_model *m);
+
+/* Adds a dense parameter named (scope/)name of dim d (batch 1), initialised.
+ * NULL (and an error) on a duplicate name or invalid dim. */
+dy_param *dy_model_add_param(dy_model *m, const char *name, dy_dim d, dy_init init);
+/* Adds a lookup table of `rows` rows, each of dim d. */
+dy_lookup *dy_model_add_lookup(dy_model *m, const char *name, uint32_t rows, dy_dim d, dy_init init);
+/* Finds a parameter / lookup by full name, or NULL. */
+dy_param *dy_model_find_param(const dy_model *m, const char *name);
+dy_lookup *dy_model_find_lookup(const dy_model *m, const char *name);
+/* Number of dense parameters / lookups; i-th of them, in order of addition. */
+uint32_t dy_model_num_params(const dy_model *m);
+uint32_t dy_model_num_lookups(const dy_model *m);
+dy_param *dy_model_param_at(const dy_model *m, uint32_t i);
+dy_lookup *dy_model_lookup_at(const dy_model *m, uint32_t i);
+/* Number of scalars over all parameters and lookups. */
+size_t dy_model_size(const dy_model *m);
+/* Sets every gradient to zero (and forgets touched lookup rows). */
+void dy_model_zero_grads(dy_model *m);
+/* L2 norm of all gradients (dense and touched lookup rows). */
+double dy_model_grad_norm(const dy_model *m);
+
+/* Dense parameter accessors. Values and grads are contiguous, row-major. */
+const char *dy_param_name(const dy_param *p);
+dy_dim dy_param_dim(const dy_param *p);
+dy_real *dy_param_values(dy_param *p);
+dy_real *dy_param_grads(dy_param *p);
+/* A frozen parameter gets no update (its gradient is still computed). */
+void dy_param_set_frozen(dy_param *p, int frozen);
+int dy_param_frozen(const dy_param *p);
+
+/* Lookup accessors. */
+const char *dy_lookup_name(const dy_lookup *l);
+dy_dim dy_lookup_dim(const dy_lookup *l);  /* dim of one row */
+uint32_t dy_lookup_rows(const dy_lookup *l);
+dy_real *dy_lookup_row(dy_lookup *l, uint32_t row);       /* NULL if out of range */
+dy_real *dy_lookup_row_grad(dy_lookup *l, uint32_t row);  /* NULL if out of range */
+/* Rows touched by backward since the last update/zero_grads. */
+uint32_t dy_lookup_num_touched(const dy_lookup *l);
+const uint32_t *dy_lookup_touched(const dy_lookup *l);
+void dy_lookup_set_frozen(dy_lookup *l, int frozen);
+
+/* =========================================================== graph nodes */
+/* p as a node of g; backward adds into p's gradient. */
+dy_expr dy_param_expr(dy_graph *g, dy_param *p);
+/* p as a constant node (no gradient). */
+dy_expr dy_const_param_expr(dy_graph *g, dy_param *p);
+/* Row `row` of l; backward adds into that row's gradient only and records the
+ * row as touched. A row out of range is a DY_EINDEX graph error. */
+dy_expr dy_lookup_expr(dy_graph *g, dy_lookup *l, uint32_t row);
+/* The same, constant. */
+dy_expr dy_const_lookup(dy_graph *g, dy_lookup *l, uint32_t row);
+/* Rows rows[0..n) as one node of batch n (rows copied). */
+dy_expr dy_lookup_batch(dy_graph *g, dy_lookup *l, const uint32_t *rows, uint32_t n);
+
+/* ============================================================== trainers */
+typedef struct dy_trainer dy_trainer;
+
+/* SGD: p -= lr * g. DyNet's default lr 0.1. */
+dy_trainer *dy_sgd_new(dy_model *m, dy_real lr);
+/* Momentum SGD: v = mom * v - lr * g; p += v. */
+dy_trainer *dy_momentum_sgd_new(dy_model *m, dy_real lr, dy_real momentum);
+/* Adagrad: G += g^2; p -= lr * g / (sqrt(G) + eps). */
+dy_trainer *dy_adagrad_new(dy_model *m, dy_real lr, dy_real eps);
+/* RMSProp: r = rho r + (1-rho) g^2; p -= lr * g / (sqrt(r) + eps). */
+dy_trainer *dy_rmsprop_new(dy_model *m, dy_real lr, dy_real rho, dy_real eps);
+/* Adam (lr 0.001, beta1 0.9, beta2 0.999, eps 1e-8 as DyNet). */
+dy_trainer *dy_adam_new(dy_model *m, dy_real lr, dy_real beta1, dy_real beta2, dy_real eps);
+/* AMSGrad variant of Adam (max of second moments). No effect on others. */
+void dy_trainer_set_amsgrad(dy_trainer *t, int on);
+void dy_trainer_free(dy_trainer *t);
+
+/* Applies one update from the accumulated gradients and clears them. A NaN or
+ * Inf gradient: nothing changes, the gradients are cleared, and DY_ENAN is
+ * returned with dy_model_error() naming the parameter (and lookup row). */
+dy_status dy_trainer_update(dy_trainer *t);
+/* Learning rate now (after decay) and the base rate. */
+dy_real dy_trainer_lr(const dy_trainer *t);
+void dy_trainer_set_lr(dy_trainer *t, dy_real lr);
+/* Gradient clipping by global L2 norm (on by default, threshold 5; <= 0 off). */
+void dy_trainer_set_clip(dy_trainer *t, dy_real threshold);
+/* L2 weight decay lambda: g += lambda * p before the update (0 = off). */
+void dy_trainer_set_weight_decay(dy_trainer *t, dy_real lambda);
+/* Learning-rate schedules, applied by dy_trainer_set_epoch():
+ * DY_LR_CONST, DY_LR_INV (lr0 / (1 + decay * epoch)), DY_LR_STEP (lr0 *
+ * decay^floor(epoch / step)). */
+typedef enum { DY_LR_CONST, DY_LR_INV, DY_LR_STEP } dy_lr_schedule;
+void dy_trainer_set_schedule(dy_trainer *t, dy_lr_schedule s, dy_real decay, uint32_t step);
+void dy_trainer_set_epoch(dy_trainer *t, uint32_t epoch);
+/* Sparse lookup updates (default on): only rows touched since the last update
+ * change. Semantics per trainer are documented in nn/trainers.c. */
+void dy_trainer_set_sparse(dy_trainer *t, int sparse);
+/* Number of updates applied. */
+uint64_t dy_trainer_steps(const dy_trainer *t);
+/* Global gradient norm seen by the last update (before clipping). */
+double dy_trainer_last_grad_norm(const dy_trainer *t);
+
+/* ============================================================ save / load */
+/* Writes every parameter (and the trainer's state when t is non-NULL) to path
+ * atomically: a temporary file in the same directory, flushed, then renamed.
+ * Format: see nn/saveload.c. */
+dy_status dy_model_save(dy_model *m, const dy_trainer *t, const char *path);
+/* Loads parameters by name into m (all of m's, or only those whose name
+ * starts with prefix when prefix is non-NULL), and the trainer's state when t
+ * is non-NULL and the file has it. Any mismatch leaves m and t unchanged and
+ * returns an error naming the parameter and the byte offset. */
+dy_status dy_model_load(dy_model *m, dy_trainer *t, const char *path, const char *prefix);
+/* A new model with the parameters of the file (NULL on error: *err gets the
+ * message when err is non-NULL, up to n bytes). */
+dy_model *dy_model_load_new(const char *path, char *err, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
