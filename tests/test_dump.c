@@ -612,7 +612,8 @@ START_TEST(not_evaluated) {
   dy_graph *g = dy_graph_new();
   dy_real a[2] = {1, 2}, ga[2] = {0};
   dy_expr x = dy_variable(g, dy_d1(2), a, ga);
-  dy_sum_elems(dy_cmult(x, x));
+  dy_expr sq = dy_cmult(x, x);
+  dy_sum_elems(sq);
   char *dot = dump_str(dy_graph_dump_dot, g, DY_DUMP_ALL);
   size_t k = 0;
   for (const char *p = strstr(dot, "(not computed)"); p; p = strstr(p + 1, "(not computed)")) k++;
@@ -628,6 +629,13 @@ START_TEST(not_evaluated) {
     ck_assert(!j_get(&o, "value") && j_str_is(&o, "role", i == 0 ? "variable" : "op"));
   }
   free(lines), free(js), free(dot);
+  /* evaluated up to the cmult only: the sum is still not computed */
+  ck_assert_ptr_nonnull(dy_forward(sq));
+  dot = dump_str(dy_graph_dump_dot, g, DY_DUMP_VALUES);
+  const char *p = strstr(dot, "(not computed)");
+  ck_assert(p && !strstr(p + 1, "(not computed)") && p > node_line(dot, 2));
+  ck_assert_ptr_nonnull(strstr(node_line(dot, sq.id), "<TD ALIGN=\"LEFT\">4</TD>"));
+  free(dot);
   dy_graph_free(g);
 }
 END_TEST
