@@ -569,7 +569,7 @@ dy_status dy_backward(dy_expr e) {
   if (e.id >= g->nfwd && forward_to(g, e.id) != 0) return g->status;
   dy_arena_rewind(g, &g->grads);
   g->last_root = e.id;
-  for (uint32_t i = 0; i <= e.id; i++) {
+  for (uint32_t i = 0; i < g->n; i++) { /* every node: later ones may hold old gradients */
     dy_node *n = &g->nodes[i];
     n->flags &= (uint16_t)~DY_NODE_LIVE;
     n->grad = NULL;

@@ -92,6 +92,20 @@ START_TEST(backward_skips_dead_and_constant_paths) {
 }
 END_TEST
 
+START_TEST(backward_from_earlier_root_forgets_later_gradients) {
+  dy_graph *g = dy_graph_new();
+  dy_real w[] = {1, 2}, gw[2] = {0};
+  dy_expr W = dy_variable(g, dy_d1(2), w, gw);
+  dy_expr L1 = dy_sum_elems(W);
+  dy_expr L2 = dy_sum_elems(dy_cmult(W, W));
+  ck_assert_int_eq(dy_backward(L2), DY_OK);
+  ck_assert_ptr_nonnull(dy_grad(L2));
+  ck_assert_int_eq(dy_backward(L1), DY_OK);
+  ck_assert_ptr_null(dy_grad(L2)); /* not on the last backward's path */
+  dy_graph_free(g);
+}
+END_TEST
+
 START_TEST(backward_batched_loss_sums) {
   dy_graph *g = dy_graph_new();
   dy_real w[] = {2}, gw[1] = {0}, x[] = {1, 2, 3};
@@ -420,6 +434,7 @@ int main(void) {
   tcase_add_test(t, backward_accumulates_into_variables);
   tcase_add_test(t, backward_skips_dead_and_constant_paths);
   tcase_add_test(t, backward_batched_loss_sums);
+  tcase_add_test(t, backward_from_earlier_root_forgets_later_gradients);
   tcase_add_test(t, errors_are_sticky_and_named);
   tcase_add_test(t, stale_and_foreign_expressions);
   tcase_add_test(t, backward_needs_scalar);
