@@ -214,7 +214,8 @@ dy_synth_opts dy_synth_defaults(void);
 /* Generates o->nsent sentences of words and tags through the vocabularies
  * (which may be frozen; the tag vocabulary gets the six tags first, in the
  * order above, when not frozen). Deterministic for (seed, lexicon_seed) and
- * the sizes. Forms are kept. NULL (err) on bad options. */
+ * the sizes. Forms are kept. NULL (err) on bad options. For dev and test
+ * data keep lexicon_seed, change seed, and freeze the word vocabulary. */
 dy_corpus *dy_synth_tagging(const dy_synth_opts *o, dy_vocab *words, dy_vocab *tags,
                             char *err, size_t n);
 

@@ -56,6 +56,7 @@ static const char *valid_conllu =
     "\r\n"
     "\r\n"
     "# text = Ça marche 日本\n"
+    "0.1\tbefore\t_\t_\t_\t_\t_\t_\t_\t_\n"
     "1\tÇa\tça\tPRON\tPRP\t_\t2\tnsubj\t_\t_\n"
     "2\tmarche\tmarcher\tVERB\tVBZ\t_\t0\troot\t_\tSpaceAfter=No\n"
     "3\t日本\t日本\tPROPN\tNNP\t_\t2\tobj\t_\t_\n"
