@@ -5,10 +5,12 @@
  * one distribution (a vector {r} is one column). Column j is x[i*c + j],
  * i < r, so the loops run over rows outside and over columns inside, with the
  * per-column max and sum in scratch vectors of c: the inner loops are
- * contiguous. Every exp is of x - max(column), so nothing overflows. */
+ * contiguous. Every exp is of x - max(column) <= 0, so nothing overflows;
+ * it is vmath.h's dy_vexp, which vectorises (below -87 it gives ~1e-38, not 0). */
 #include <string.h>
 
 #include "ops_util.h"
+#include "vmath.h"
 
 /* Rows (size of dim 0) and columns (everything else) of a per-batch tensor. */
 static inline size_t rows_of(dy_dim d) { return d.d[0]; }
@@ -30,7 +32,7 @@ static void col_logsumexp(const dy_real *restrict x, size_t r, size_t c, dy_real
   memset(s, 0, c * sizeof(dy_real));
   for (size_t i = 0; i < r; i++) {
     const dy_real *restrict xi = x + i * c;
-    for (size_t j = 0; j < c; j++) s[j] += DY_EXP(xi[j] - lse[j]);
+    for (size_t j = 0; j < c; j++) s[j] += dy_vexp(xi[j] - lse[j]);
   }
   for (size_t j = 0; j < c; j++) lse[j] += DY_LOG(s[j]);
 }
@@ -52,7 +54,7 @@ static void softmax_fwd(dy_graph *g, dy_node *n) {
     memset(s, 0, c * sizeof(dy_real));
     for (size_t i = 0; i < r; i++)
       for (size_t j = 0; j < c; j++) {
-        dy_real e = DY_EXP(x[i * c + j] - mx[j]);
+        dy_real e = dy_vexp(x[i * c + j] - mx[j]);
         y[i * c + j] = e;
         s[j] += e;
       }
@@ -110,7 +112,7 @@ static void log_softmax_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
     for (size_t i = 0; i < r; i++)
       for (size_t j = 0; j < c; j++) s[j] += dy[i * c + j];
     for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[i * c + j] - DY_EXP(y[i * c + j]) * s[j];
+      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[i * c + j] - dy_vexp(y[i * c + j]) * s[j];
   }
 }
 
@@ -144,7 +146,7 @@ static void logsumexp_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
                             *restrict dy = n->grad + k * c;
     dy_real *restrict dx = a->grad + k * m;
     for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[j] * DY_EXP(x[i * c + j] - y[j]);
+      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[j] * dy_vexp(x[i * c + j] - y[j]);
   }
 }
 
@@ -201,7 +203,7 @@ static void pnls_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
     dy_real *restrict dx = a->grad + k * r;
     uint32_t ix = pick_idx(n, k);
     dy_real d = n->grad[k], lse = n->val[k] + x[ix];
-    for (size_t i = 0; i < r; i++) dx[i] += d * DY_EXP(x[i] - lse);
+    for (size_t i = 0; i < r; i++) dx[i] += d * dy_vexp(x[i] - lse);
     dx[ix] -= d;
   }
 }
