@@ -101,8 +101,9 @@ dy_expr dy_pow(dy_expr a, dy_real p) { return map1(&op_pow, a, p); }
 
 /* =========================================================== log_sigmoid */
 /* log(1 / (1 + e^-x)) = min(x, 0) - log1p(e^-|x|): no overflow, no log(0).
- * Derivative 1 - sigmoid(x) = 1 - e^y = -expm1(y), exact also when y ~ 0. */
-DY_MAP(log_sigmoid, (xi < 0 ? xi : 0) - DY_LOG1P(DY_EXP(-DY_FABS(xi))), -DY_EXPM1(yi))
+ * Derivative 1 - sigmoid(x) = sigmoid(-x): accurate (relative) for any x, and
+ * vectorisable, unlike 1 - e^y. */
+DY_MAP(log_sigmoid, (xi < 0 ? xi : 0) - DY_LOG1P(DY_EXP(-DY_FABS(xi))), dy_vsigmoid(-xi))
 dy_expr dy_log_sigmoid(dy_expr a) { return map1(&op_log_sigmoid, a, 0); }
 
 /* ============================================================== softsign */
