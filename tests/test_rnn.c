@@ -525,6 +525,35 @@ START_TEST(dropout_masks) {
 }
 END_TEST
 
+/* With dropout on, transduce with and without the precomputed products
+ * applies the same masks (same graph seed) and gives the same values. */
+START_TEST(dropout_transduce) {
+  for (int k = 0; k < 3; k++) {
+    const uint32_t X = 6, H = 5, T = 4;
+    dy_model *m = dy_model_new(8);
+    dy_rnn *r = dy_rnn_new(m, "r", KINDS[k], 2, X, H);
+    dy_rnn_set_dropout(r, 0.4, 0.3);
+    t_rng rng = {700 + (uint64_t)k};
+    dy_real *xv = rand_vec(&rng, X * T);
+    dy_real out[2][4 * 5];
+    for (int pre = 0; pre < 2; pre++) {
+      dy_rnn_set_precompute(r, pre);
+      dy_graph *g = dy_graph_new();
+      dy_graph_set_seed(g, 99);
+      dy_expr x[4], y[4];
+      for (uint32_t t = 0; t < T; t++) x[t] = dy_input(g, dy_d1(X), xv + t * X);
+      ck_assert_int_eq(dy_rnn_transduce(r, g, x, T, y), DY_OK);
+      for (uint32_t t = 0; t < T; t++) memcpy(out[pre] + t * H, dy_forward(y[t]), H * sizeof(dy_real));
+      dy_graph_free(g);
+    }
+    for (uint32_t i = 0; i < T * H; i++) ck_assert(fabs((double)out[0][i] - out[1][i]) <= 10 * VTOL);
+    free(xv);
+    dy_rnn_free(r);
+    dy_model_free(m);
+  }
+}
+END_TEST
+
 START_TEST(errors) {
   dy_model *m = dy_model_new(1);
   dy_rnn *r = dy_rnn_new(m, "enc", DY_LSTM, 1, 3, 4);
@@ -686,6 +715,7 @@ int main(void) {
   tcase_add_test(tc, fused_vs_reference);
   tcase_add_test(tc, branching);
   tcase_add_test(tc, dropout_masks);
+  tcase_add_test(tc, dropout_transduce);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, time_tags);
   tcase_add_test(tc, birnn_values);
