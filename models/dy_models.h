@@ -119,6 +119,10 @@ void dy_rnn_set_fused(dy_rnn *r, int fused);
  * whole sequence as one matrix product (batch-1 inputs, fused path only);
  * 0: one product per step. Same values either way. */
 void dy_rnn_set_precompute(dy_rnn *r, int on);
+/* 1 (default): on that precomputed path, dW_h is one matrix product over all
+ * steps (an "rnn_wseq" node per layer; steps are "rnn_rec" nodes) instead of
+ * one outer product per step; 0: plain affine steps. Same values either way. */
+void dy_rnn_set_defer_wh(dy_rnn *r, int on);
 
 /* A zero initial state in g (parameter nodes and dropout masks are created
  * here). */

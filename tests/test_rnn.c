@@ -332,13 +332,15 @@ START_TEST(fused_vs_reference) {
       t_rng rng = {400 + (uint64_t)k};
       fill_rnn(r, &rng);
       dy_real *xs = rand_vec(&rng, X * T * B), *w = rand_vec(&rng, H * T * B);
-      dy_real out[3][5 * 5 * 2];
-      dy_real *grads[3][2][4];
-      double loss[3];
+      dy_real out[4][5 * 5 * 2];
+      dy_real *grads[4][2][4];
+      double loss[4];
       const char *which[4] = {"W_x", "W_h", "b", "b_h"};
-      for (int mode = 0; mode < 3; mode++) {
+      /* 0 reference, 1 fused per step, 2 precomputed + deferred dW_h, 3 precomputed */
+      for (int mode = 0; mode < 4; mode++) {
         dy_rnn_set_fused(r, mode != 0);
-        dy_rnn_set_precompute(r, mode == 2);
+        dy_rnn_set_precompute(r, mode >= 2);
+        dy_rnn_set_defer_wh(r, mode == 2);
         dy_model_zero_grads(m);
         loss[mode] = run_loss(r, xs, T, B, w, out[mode]);
         for (uint32_t l = 0; l < 2; l++)
@@ -351,7 +353,7 @@ START_TEST(fused_vs_reference) {
             memcpy(grads[mode][l][p], dy_param_grads(pp), n * sizeof(dy_real));
           }
       }
-      for (int mode = 1; mode < 3; mode++) {
+      for (int mode = 1; mode < 4; mode++) {
         ck_assert_msg(fabs(loss[mode] - loss[0]) <= 20 * VTOL, "%s B %u mode %d loss %.9g vs %.9g",
                       KNAME[k], B, mode, loss[mode], loss[0]);
         for (uint32_t i = 0; i < T * H * B; i++)
@@ -383,7 +385,7 @@ START_TEST(fused_vs_reference) {
           for (uint32_t j = 0; j < H; j++)
             ck_assert(fabs((double)o1[t * H + j] - out[1][(t * 2 + 1) * H + j]) <= 10 * VTOL);
       }
-      for (int mode = 0; mode < 3; mode++)
+      for (int mode = 0; mode < 4; mode++)
         for (uint32_t l = 0; l < 2; l++)
           for (int p = 0; p < 4; p++) free(grads[mode][l][p]);
       free(xs);
@@ -621,10 +623,12 @@ START_TEST(time_tags) {
     ck_assert_int_eq(dy_rnn_transduce(r, g, xs, 3, ys), DY_OK);
     ck_assert_int_eq(dy_graph_tag(g), 42);
     uint32_t per_tag[3] = {0, 0, 0};
-    int named_h = 0, named_c = 0;
+    int named_h = 0, named_c = 0, rec = 0, wseq = 0;
     for (uint32_t i = first; i < dy_graph_size(g); i++) {
       const dy_node *n = dy_node_at(g, i);
       if (n->tag >= 0 && n->tag < 3) per_tag[n->tag]++;
+      rec += !strcmp(n->op->name, "rnn_rec");
+      wseq += !strcmp(n->op->name, "rnn_wseq");
       if (n->name && n->tag != DY_NO_TAG) {
         int t;
         char what;
@@ -634,6 +638,8 @@ START_TEST(time_tags) {
         named_c += what == 'c';
       }
     }
+    ck_assert_int_eq(rec, pre ? 2 : 0); /* steps 1 and 2 (step 0 starts from zero) */
+    ck_assert_int_eq(wseq, pre ? 1 : 0);
     ck_assert_int_eq(named_h, 3);
     ck_assert_int_eq(named_c, 3);
     ck_assert_str_eq(dy_node_at(g, ys[2].id)->name, "lstm/h_2");
