@@ -69,7 +69,10 @@ extern "C" {
  * "/l<k>" for layers above 0), so dumps group and label them. The fused path
  * (default) costs per step and layer: LSTM 4 nodes (one affine for a_t, then
  * "lstm_gates", "lstm_c", "lstm_h" from models/rnn_cells.c), GRU 3 (two
- * affines, one "gru_cell"), SRNN 2 (affine, tanh). The reference path
+ * affines, one "gru_cell"), SRNN 2 (affine, tanh). dy_rnn_transduce over
+ * batch-1 inputs instead computes W_x x_t + b for all t as one product per
+ * layer and adds one "pick_batch_elem" node per step (measured: about 35%
+ * fewer instructions for a BiLSTM tagger step, emb 128, H 50). The reference path
  * (dy_rnn_set_fused(r, 0)) builds the same equations from primitive ops
  * (pick_range, sigmoid, tanh, cmult, add) for teaching dumps and as a test
  * oracle. */

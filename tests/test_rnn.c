@@ -556,6 +556,34 @@ START_TEST(dropout_transduce) {
 }
 END_TEST
 
+/* After a warm-up example, unrolling, forward and backward on a renewed
+ * graph allocate nothing (the graph's arenas are reused). */
+START_TEST(no_malloc_steady_state) {
+  dy_model *m = dy_model_new(1);
+  dy_birnn *b = dy_birnn_new(m, "bi", DY_LSTM, 2, 4, 3);
+  dy_birnn_set_dropout(b, 0.2, 0.2);
+  dy_real xv[4 * 6];
+  for (int i = 0; i < 24; i++) xv[i] = (dy_real)(0.1 * (i % 7) - 0.3);
+  dy_graph *g = dy_graph_new();
+  uint64_t after_warmup = 0;
+  for (int it = 0; it < 4; it++) {
+    dy_graph_renew(g);
+    dy_expr x[6], y[6], terms[6];
+    for (int t = 0; t < 6; t++) x[t] = dy_input_ref(g, dy_d1(4), xv + 4 * t);
+    ck_assert_int_eq(dy_birnn_transduce(b, g, x, 6, y), DY_OK);
+    for (int t = 0; t < 6; t++) terms[t] = dy_sum_elems(y[t]);
+    ck_assert_int_eq(dy_backward(dy_sum(terms, 6)), DY_OK);
+    dy_graph_stats st;
+    dy_graph_get_stats(g, &st);
+    if (it == 1) after_warmup = st.mallocs;
+    if (it > 1) ck_assert_uint_eq(st.mallocs, after_warmup);
+  }
+  dy_graph_free(g);
+  dy_birnn_free(b);
+  dy_model_free(m);
+}
+END_TEST
+
 START_TEST(errors) {
   dy_model *m = dy_model_new(1);
   dy_rnn *r = dy_rnn_new(m, "enc", DY_LSTM, 1, 3, 4);
@@ -722,6 +750,7 @@ int main(void) {
   tcase_add_test(tc, branching);
   tcase_add_test(tc, dropout_masks);
   tcase_add_test(tc, dropout_transduce);
+  tcase_add_test(tc, no_malloc_steady_state);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, time_tags);
   tcase_add_test(tc, birnn_values);
