@@ -8,9 +8,11 @@
  * 1 / (2y)). The loops are restrict-qualified and branch-free (selects only),
  * so the compiler can vectorise those whose f has no libm call (derivatives
  * of piecewise maps use step_pos() products, see there); these ops sit
- * on the RNN hot path. A scalar parameter (elu's alpha, pow's exponent) is
+ * on the RNN hot path, so tanh and sigmoid use vmath.h's vectorisable
+ * versions (float build; ~1 ulp) instead of libm's tanhf/expf. A scalar parameter (elu's alpha, pow's exponent) is
  * read from aux[0].f once per call as `p`. */
 #include "ops_util.h"
+#include "vmath.h"
 
 /* Defines NAME_fwd and NAME_bwd for the map y = FWD(x), dy/dx = DERIV(x, y),
  * where FWD and DERIV are expressions in xi, yi and the parameter p. */
@@ -53,12 +55,12 @@ static dy_expr map1(const dy_op *op, dy_expr a, double p) {
 }
 
 /* ================================================================== tanh */
-DY_MAP(tanh, DY_TANH(xi), 1 - yi * yi)
+DY_MAP(tanh, dy_vtanh(xi), 1 - yi * yi)
 dy_expr dy_tanh(dy_expr a) { return map1(&op_tanh, a, 0); }
 
 /* =============================================================== sigmoid */
-/* 1 / (1 + e^-x): e^-x overflows to Inf for x < -88 (float), giving 0. */
-DY_MAP(sigmoid, 1 / (1 + DY_EXP(-xi)), yi * (1 - yi))
+/* 1 / (1 + e^-x) */
+DY_MAP(sigmoid, dy_vsigmoid(xi), yi * (1 - yi))
 dy_expr dy_sigmoid(dy_expr a) { return map1(&op_sigmoid, a, 0); }
 
 /* ================================================================== relu */
@@ -99,8 +101,9 @@ dy_expr dy_pow(dy_expr a, dy_real p) { return map1(&op_pow, a, p); }
 
 /* =========================================================== log_sigmoid */
 /* log(1 / (1 + e^-x)) = min(x, 0) - log1p(e^-|x|): no overflow, no log(0).
- * Derivative 1 - sigmoid(x) = 1 - e^y = -expm1(y), exact also when y ~ 0. */
-DY_MAP(log_sigmoid, (xi < 0 ? xi : 0) - DY_LOG1P(DY_EXP(-DY_FABS(xi))), -DY_EXPM1(yi))
+ * Derivative 1 - sigmoid(x) = sigmoid(-x): accurate (relative) for any x, and
+ * vectorisable, unlike 1 - e^y. */
+DY_MAP(log_sigmoid, (xi < 0 ? xi : 0) - DY_LOG1P(DY_EXP(-DY_FABS(xi))), dy_vsigmoid(-xi))
 dy_expr dy_log_sigmoid(dy_expr a) { return map1(&op_log_sigmoid, a, 0); }
 
 /* ============================================================== softsign */
