@@ -200,7 +200,8 @@ KFN static void FN(ukernel)(size_t kc, const dy_real *restrict Ap, const dy_real
   VT c[MR][NV];
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = ZERO();
-  for (size_t k = 0; k < kc; k++) {
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) PREFETCH(C + (size_t)r * ldc);
+  _Pragma("GCC unroll 2") for (size_t k = 0; k < kc; k++) {
     VT b[NV];
     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) b[v] = LOAD(Bp + k * ldb + v * VW);
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
