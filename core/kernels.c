@@ -121,6 +121,7 @@ static const dy_kernel_table table_generic = {
 #define FN(x) x##_avx2
 #define ISA_NAME "avx2"
 #define MR 6
+#define MRS 4
 #define NV 2
 #if DY_USE_DOUBLE
 #define VT __m256d
@@ -178,6 +179,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #undef FN
 #undef ISA_NAME
 #undef MR
+#undef MRS
 #undef NV
 #undef VT
 #undef VW
@@ -197,6 +199,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #define FN(x) x##_avx512
 #define ISA_NAME "avx512"
 #define MR 12
+#define MRS 8
 #define NV 2
 #if DY_USE_DOUBLE
 #define VT __m512d

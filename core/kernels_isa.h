@@ -7,6 +7,7 @@
  *   LOADN(p, n) STOREN(p, v, n)         first n < VW lanes (others untouched / 0)
  *   PREFETCH(p)  software prefetch of the line holding p into L1
  *   MR NV        gemm micro-tile: MR rows of C by NV vectors (NR = NV*VW columns)
+ *   MRS          rows of the micro-tile for products with few rows (MRS <= MR)
  * Every function here has the contract of its public counterpart in
  * dy_kernels.h (without the BLAS path). Row-major throughout. */
 
@@ -193,31 +194,33 @@ KFN static void FN(ger)(size_t M, size_t N, dy_real alpha, const dy_real *x, con
 
 /* ------------------------------------------------------------------ gemm */
 
-/* C tile (mr <= MR, nr <= NR) += Ap (kc x MR, k-major) * Bp (kc rows of NR,
- * row stride ldb). The MR x NV accumulators live in registers. */
-KFN static void FN(ukernel)(size_t kc, const dy_real *restrict Ap, const dy_real *restrict Bp,
-                            size_t ldb, dy_real *restrict C, size_t ldc, size_t mr, size_t nr) {
+/* C tile (mr <= MRC, nr <= NR) += Ap (kc x MRC, k-major) * Bp (kc rows of NR,
+ * row stride ldb). The MRC x NV accumulators live in registers; MRC is a
+ * constant after inlining (MR for the packed path, MRS for small M). */
+KFN static inline __attribute__((always_inline)) void FN(ukern_t)(
+    int MRC, size_t kc, const dy_real *restrict Ap, const dy_real *restrict Bp, size_t ldb,
+    dy_real *restrict C, size_t ldc, size_t mr, size_t nr) {
   VT c[MR][NV];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+  _Pragma("GCC unroll 16") for (int r = 0; r < MRC; r++)
     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = ZERO();
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) PREFETCH(C + (size_t)r * ldc);
+  _Pragma("GCC unroll 16") for (int r = 0; r < MRC; r++) PREFETCH(C + (size_t)r * ldc);
   _Pragma("GCC unroll 2") for (size_t k = 0; k < kc; k++) {
     VT b[NV];
     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) b[v] = LOAD(Bp + k * ldb + v * VW);
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      VT a = SET1(Ap[k * MR + r]);
+    _Pragma("GCC unroll 16") for (int r = 0; r < MRC; r++) {
+      VT a = SET1(Ap[k * MRC + r]);
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = FMA(a, b[v], c[r][v]);
     }
   }
-  if (mr == MR && nr == NR) {
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+  if (mr == (size_t)MRC && nr == NR) {
+    _Pragma("GCC unroll 16") for (int r = 0; r < MRC; r++)
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
         dy_real *p = C + (size_t)r * ldc + v * VW;
         STORE(p, ADD(LOAD(p), c[r][v]));
       }
     return;
   }
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+  _Pragma("GCC unroll 16") for (int r = 0; r < MRC; r++) {
     if ((size_t)r >= mr) break;
     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
       size_t j = (size_t)v * VW;
@@ -226,6 +229,40 @@ KFN static void FN(ukernel)(size_t kc, const dy_real *restrict Ap, const dy_real
       size_t n = nr - j;
       if (n >= VW) STORE(p, ADD(LOAD(p), c[r][v]));
       else STOREN(p, ADD(LOADN(p, n), c[r][v]), n);
+    }
+  }
+}
+
+KFN static void FN(ukernel)(size_t kc, const dy_real *restrict Ap, const dy_real *restrict Bp,
+                            size_t ldb, dy_real *restrict C, size_t ldc, size_t mr, size_t nr) {
+  FN(ukern_t)(MR, kc, Ap, Bp, ldb, C, ldc, mr, nr);
+}
+
+/* C(M,N) += alpha op(A) B for M <= 2*VW (dX = dY W for a batch of vectors):
+ * groups of MRS rows of alpha op(A) packed k-major (small), B read in place
+ * (row stride ldb) for full NR-column tiles, the column tail packed. */
+KFN static void FN(gemm_small_nn)(int ta, size_t M, size_t N, size_t K, dy_real alpha,
+                                  const dy_real *A, size_t lda, const dy_real *B, size_t ldb,
+                                  dy_real *C, size_t ldc) {
+  dy_real Ap[256 * MRS], Bt[256 * NR];
+  for (size_t pc = 0; pc < K; pc += 256) {
+    size_t kc = K - pc < 256 ? K - pc : 256;
+    for (size_t ig = 0; ig < M; ig += MRS) {
+      size_t mg = M - ig < MRS ? M - ig : MRS;
+      for (size_t k = 0; k < kc; k++)
+        for (size_t r = 0; r < MRS; r++)
+          Ap[k * MRS + r] = r < mg ? alpha * (ta ? A[(pc + k) * lda + ig + r]
+                                                 : A[(ig + r) * lda + pc + k])
+                                   : 0;
+      size_t j = 0;
+      for (; j + NR <= N; j += NR)
+        FN(ukern_t)(MRS, kc, Ap, B + pc * ldb + j, ldb, C + ig * ldc + j, ldc, mg, NR);
+      if (j < N) {
+        size_t nr = N - j;
+        for (size_t k = 0; k < kc; k++)
+          for (size_t c = 0; c < NR; c++) Bt[k * NR + c] = c < nr ? B[(pc + k) * ldb + j + c] : 0;
+        FN(ukern_t)(MRS, kc, Ap, Bt, NR, C + ig * ldc + j, ldc, mg, nr);
+      }
     }
   }
 }
@@ -517,7 +554,8 @@ KFN static void FN(gemm)(int ta, int tb, size_t M, size_t N, size_t K, dy_real a
   kern_scale_c(M, N, beta, C, ldc);
   if (alpha == 0 || K == 0 || M == 0 || N == 0) return;
   if (M <= 2 * VW && N >= MR && K >= 8) {
-    FN(gemm_small_m)(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    if (tb) FN(gemm_small_m)(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    else FN(gemm_small_nn)(ta, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return;
   }
   if ((double)M * N * K >= KERN_PACK_MIN && M >= MR) {
