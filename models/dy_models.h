@@ -195,4 +195,9 @@ extern const dy_op *const dy_ops_rnn_cells[];
 #ifdef __cplusplus
 }
 #endif
+
+/* The rest of models/: corpora and generated data, language models. */
+#include "dy_corpus.h"
+#include "dy_lm.h"
+
 #endif
