@@ -96,6 +96,8 @@ dy_status dy_model_fail(dy_model *m, dy_status st, const char *fmt, ...)
     ;
 /* Clears every lookup's touched list (gradients of those rows zeroed when zero_rows). */
 void dy_model_clear_touched(dy_model *m, int zero_rows);
+/* Makes room for n scalars in all (no reallocation until the model exceeds n). */
+dy_status dy_model_reserve(dy_model *m, size_t n);
 /* Adds a parameter without initialising it (values zero): used by the loader. */
 dy_param *dy_model_add_param_raw(dy_model *m, const char *full_name, dy_dim d);
 dy_lookup *dy_model_add_lookup_raw(dy_model *m, const char *full_name, uint32_t rows, dy_dim d);
