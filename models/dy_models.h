@@ -199,5 +199,6 @@ extern const dy_op *const dy_ops_rnn_cells[];
 /* The rest of models/: corpora and generated data, language models. */
 #include "dy_corpus.h"
 #include "dy_lm.h"
+#include "dy_tagger.h"
 
 #endif
