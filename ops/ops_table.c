@@ -6,11 +6,15 @@
 extern const dy_op *const dy_ops_arith[];
 extern const dy_op *const dy_ops_linalg[];
 extern const dy_op *const dy_ops_reduce[];
+extern const dy_op *const dy_ops_elementwise[];
+extern const dy_op *const dy_ops_softmax[];
 
 const dy_op *const *const dy_op_families[] = {
     dy_ops_arith,
     dy_ops_linalg,
     dy_ops_reduce,
+    dy_ops_elementwise,
+    dy_ops_softmax,
     NULL,
 };
 
