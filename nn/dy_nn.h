@@ -192,17 +192,39 @@ uint64_t dy_trainer_steps(const dy_trainer *t);
 double dy_trainer_last_grad_norm(const dy_trainer *t);
 
 /* ============================================================ save / load */
+/* File format (version 1, all little-endian; full layout in nn/saveload.c):
+ * a 48-byte header (magic "DYNCMODL", format version, endianness marker
+ * 0x01020304, scalar size 4/8, flags, record count, file size, the
+ * initialiser RNG position), an optional 120-byte trainer section (kind,
+ * hyperparameters, schedule, step count), one record per parameter in
+ * storage order (name, kind dense/lookup, dims, rows, frozen flag, values,
+ * then the trainer's per-scalar state and Adam's per-parameter/per-row step
+ * counts), and a CRC-32 (zlib's polynomial) of everything before it. A
+ * parameter costs its scalars (4 bytes each in float builds) plus ~24 bytes
+ * and its name. */
+
 /* Writes every parameter (and the trainer's state when t is non-NULL) to path
- * atomically: a temporary file in the same directory, flushed, then renamed.
- * Format: see nn/saveload.c. */
+ * atomically: a temporary file in the same directory, flushed and fsynced,
+ * then renamed over path. On failure (disk full, unwritable directory) the
+ * temporary file is removed, an old file at path is intact, and DY_EIO is
+ * returned with the reason in dy_model_error(). */
 dy_status dy_model_save(dy_model *m, const dy_trainer *t, const char *path);
 /* Loads parameters by name into m (all of m's, or only those whose name
  * starts with prefix when prefix is non-NULL), and the trainer's state when t
- * is non-NULL and the file has it. Any mismatch leaves m and t unchanged and
- * returns an error naming the parameter and the byte offset. */
+ * is non-NULL and the file has it (t must be of the same kind; its
+ * hyperparameters, schedule, step count and, for the loaded parameters,
+ * moments and step counts are replaced, so training resumes exactly).
+ * Records the model does not ask for are ignored; a parameter missing from
+ * the file, with other dims or of the other kind, a bad checksum, version or
+ * truncation is an error naming the parameter and the byte offset, and
+ * leaves m and t unchanged (everything is validated before anything is
+ * copied). Loaded parameters' gradients are cleared; frozen flags of m are
+ * kept. Scalars saved in the other precision are converted. */
 dy_status dy_model_load(dy_model *m, dy_trainer *t, const char *path, const char *prefix);
-/* A new model with the parameters of the file (NULL on error: *err gets the
- * message when err is non-NULL, up to n bytes). */
+/* A new model with the parameters of the file, in the file's order, with
+ * their frozen flags and the saved initialiser RNG position (so parameters
+ * added afterwards get the values they would have had); NULL on error: err
+ * gets the message when non-NULL, up to n bytes. */
 dy_model *dy_model_load_new(const char *path, char *err, size_t n);
 
 #ifdef __cplusplus

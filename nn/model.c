@@ -173,8 +173,9 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   }
   size_t need = m->size + n;
   if (need <= m->cap) return 0;
-  size_t nc = m->cap ? m->cap : 1024;
-  while (nc < need) nc = nc > SIZE_MAX / 4 ? need : nc * 2;
+  /* double for small additions, fit exactly a big one (an embedding table) */
+  size_t nc = m->cap ? (m->cap > SIZE_MAX / 4 ? need : m->cap * 2) : 1024;
+  if (nc < need) nc = need;
   dy_real *v = dy_model_alloc(m, nc * sizeof(dy_real));
   dy_real *g = v ? dy_model_alloc(m, nc * sizeof(dy_real)) : NULL;
   if (!g) {
@@ -194,6 +195,10 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   m->grads = g;
   m->cap = nc;
   return 0;
+}
+
+dy_status dy_model_reserve(dy_model *m, size_t n) {
+  return storage_reserve(m, n > m->size ? n - m->size : 0, "(reserve)") ? DY_ENOMEM : DY_OK;
 }
 
 /* Grows an array of pointers by one slot. */

@@ -81,8 +81,9 @@ struct dy_trainer {
 /* Number of per-scalar state arrays of a kind (AMSGrad adds one to Adam). */
 uint32_t dy_trainer_nstate(dy_trainer_kind k, int amsgrad);
 /* Allocates/grows the optimiser state to cover the model now (zeros for new
- * scalars). DY_OK or DY_ENOMEM (message in the model). */
-dy_status dy_trainer_ensure_state(dy_trainer *t);
+ * scalars): nstate arrays (at least), plus Adam's step counts. DY_OK or
+ * DY_ENOMEM (message in the model); t->nstate is set only on success. */
+dy_status dy_trainer_ensure_state(dy_trainer *t, uint32_t nstate);
 
 /* Memory through the model's allocator. */
 void *dy_model_alloc(dy_model *m, size_t n);
@@ -95,9 +96,17 @@ dy_status dy_model_fail(dy_model *m, dy_status st, const char *fmt, ...)
     ;
 /* Clears every lookup's touched list (gradients of those rows zeroed when zero_rows). */
 void dy_model_clear_touched(dy_model *m, int zero_rows);
+/* Makes room for n scalars in all (no reallocation until the model exceeds n). */
+dy_status dy_model_reserve(dy_model *m, size_t n);
 /* Adds a parameter without initialising it (values zero): used by the loader. */
 dy_param *dy_model_add_param_raw(dy_model *m, const char *full_name, dy_dim d);
 dy_lookup *dy_model_add_lookup_raw(dy_model *m, const char *full_name, uint32_t rows, dy_dim d);
+
+/* dy_model_load / dy_model_load_new over n bytes in memory (label names the
+ * source in messages): the fuzz target's entry points. */
+dy_status dy_model_load_mem(dy_model *m, dy_trainer *t, const void *buf, size_t n, const char *label,
+                            const char *prefix);
+dy_model *dy_model_load_new_mem(const void *buf, size_t n, const char *label, char *err, size_t errn);
 
 /* Sum of squares of x[0..n), in double. */
 static inline double dy_nn_sumsq(const dy_real *x, size_t n) {
@@ -106,8 +115,13 @@ static inline double dy_nn_sumsq(const dy_real *x, size_t n) {
   return s;
 }
 
-/* CRC-32 (IEEE 802.3, the polynomial of zlib and PNG) of n bytes, continuing crc
- * (start with 0). */
-uint32_t dy_crc32(uint32_t crc, const void *p, size_t n);
+/* CRC-32 (IEEE 802.3, the polynomial of zlib and PNG), slicing by 8: tables
+ * built per use (8 KiB, a few microseconds), so no global state. */
+typedef struct dy_crc_table { uint32_t t[8][256]; } dy_crc_table;
+void dy_crc_init(dy_crc_table *c);
+/* crc continued over n bytes at p (start with 0). */
+uint32_t dy_crc_update(const dy_crc_table *c, uint32_t crc, const void *p, size_t n);
+/* One-shot CRC-32 of n bytes. */
+uint32_t dy_crc32(const void *p, size_t n);
 
 #endif

@@ -189,10 +189,12 @@ static int grow(dy_model *m, void **p, size_t old, size_t n, size_t esz) {
   return 0;
 }
 
-dy_status dy_trainer_ensure_state(dy_trainer *t) {
+dy_status dy_trainer_ensure_state(dy_trainer *t, uint32_t ns) {
   dy_model *m = t->m;
-  uint32_t ns = dy_trainer_nstate(t->kind, t->amsgrad);
-  for (uint32_t i = 0; i < ns; i++) {
+  int any = 0;
+  for (uint32_t i = 0; i < 3; i++) {
+    if (i >= ns && !t->s[i]) continue; /* not needed; existing arrays always cover the model */
+    any = 1;
     size_t old = t->s[i] ? t->ssize : 0;
     if ((!t->s[i] || t->ssize < m->size) && grow(m, (void **)&t->s[i], old, m->size, sizeof(dy_real)))
       return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's state (%zu scalars)", m->size);
@@ -207,8 +209,8 @@ dy_status dy_trainer_ensure_state(dy_trainer *t) {
       return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's row step counts");
     t->nrsteps = m->total_rows;
   }
-  if (ns) t->ssize = m->size;
-  t->nstate = ns;
+  if (any) t->ssize = m->size;
+  if (ns > t->nstate) t->nstate = ns;
   return DY_OK;
 }
 
@@ -360,7 +362,7 @@ dy_status dy_trainer_update(dy_trainer *t) {
     clear_grads(t);
     return DY_ENAN;
   }
-  if (dy_trainer_ensure_state(t) != DY_OK) {
+  if (dy_trainer_ensure_state(t, dy_trainer_nstate(t->kind, t->amsgrad)) != DY_OK) {
     clear_grads(t);
     return DY_ENOMEM;
   }

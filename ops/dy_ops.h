@@ -90,26 +90,36 @@ dy_expr dy_pick_neg_log_softmax(dy_expr a, uint32_t idx);
 /* The same with one index per batch element (idx has a's batch size entries;
  * copied). */
 dy_expr dy_pick_neg_log_softmax_batch(dy_expr a, const uint32_t *idx);
-/* log(sum(exp(a))) over dim 0 of a vector, per batch element -> {1}. */
+/* log(sum(exp(a))) over dim 0 of a vector, per batch element -> {1}; of a
+ * matrix (r,c), per column -> (1,c) (dim 0 becomes 1). */
 dy_expr dy_logsumexp(dy_expr a);
 
 /* ================================================================= shape */
-/* Concatenation along dim 0 (rows): {n1,...} + {n2,...} -> {n1+n2,...}. */
+/* Index errors (DY_EINDEX) name the op, node, index and size. A dimension
+ * argument `dim` is 0..3; dimensions beyond a's nd have size 1. */
+/* Concatenation along dim 0 (rows): {n1,...} + {n2,...} -> {n1+n2,...}; every
+ * other dimension equal. Arguments of batch 1 are broadcast against batch B. */
 dy_expr dy_concat(const dy_expr *xs, uint32_t n);
 /* Concatenation along dim 1 (columns): (r,c1) + (r,c2) -> (r,c1+c2); vectors
- * {r} count as (r,1). */
+ * {r} count as (r,1). Batch broadcast as dy_concat. */
 dy_expr dy_concat_cols(const dy_expr *xs, uint32_t n);
-/* Element idx along dimension `dim`; that dimension is dropped ({n} -> {1}). */
+/* Element idx along dimension `dim`; that dimension is dropped ({n} -> {1},
+ * (r,c) dim 1 -> {r}). The same idx for every batch element. */
 dy_expr dy_pick(dy_expr a, uint32_t idx, uint32_t dim);
-/* The same with one index per batch element (idx has a's batch size entries). */
+/* The same with one index per batch element (idx has a's batch size entries;
+ * copied). */
 dy_expr dy_pick_batch(dy_expr a, const uint32_t *idx, uint32_t dim);
-/* Elements [begin, end) along dimension `dim`. */
+/* Elements [begin, end) along dimension `dim` (kept, with size end-begin);
+ * needs begin < end <= size. */
 dy_expr dy_pick_range(dy_expr a, uint32_t begin, uint32_t end, uint32_t dim);
-/* Rows rows[0..n) of a (r,c) (or {r}) -> (n,c) (or {n}); rows copied. */
+/* Rows rows[0..n) of a (r,c) (or {r}, or any tensor along dim 0) -> (n,c) (or
+ * {n}); rows copied, repeats allowed (their gradients add), n >= 1. */
 dy_expr dy_select_rows(dy_expr a, const uint32_t *rows, uint32_t n);
-/* Same values with dim d (equal total size; d.bd == 1 keeps a's batch). */
+/* Same values (no copy) with dim d: the same size per batch element when
+ * d.bd == 1 (a's batch is kept), else the same total size (the batch may
+ * change: {6}x2 -> {3}x4). */
 dy_expr dy_reshape(dy_expr a, dy_dim d);
-/* Batch element b of a, as batch 1. */
+/* Batch element b of a, as batch 1 (no copy). */
 dy_expr dy_pick_batch_elem(dy_expr a, uint32_t b);
 /* Batch elements concatenated: xs of equal dims -> batch sum of their batches. */
 dy_expr dy_concat_to_batch(const dy_expr *xs, uint32_t n);
@@ -129,9 +139,11 @@ dy_expr dy_l2_norm(dy_expr a);
 dy_expr dy_squared_distance(dy_expr a, dy_expr b);
 /* sum |a-b|, per batch element. */
 dy_expr dy_l1_distance(dy_expr a, dy_expr b);
-/* Huber loss of a-b with threshold c, summed, per batch element. */
+/* Huber loss of d = a-b with threshold c, summed, per batch element: d^2 where
+ * |d| < c, else c (2|d| - c) (DyNet's definition). */
 dy_expr dy_huber_distance(dy_expr a, dy_expr b, dy_real c);
-/* -sum(y log a + (1-y) log(1-a)) for probabilities a and targets y. */
+/* -sum(y log a + (1-y) log(1-a)) for probabilities a and targets y, per batch
+ * element; a term whose weight (y or 1-y) is 0 counts 0. */
 dy_expr dy_binary_log_loss(dy_expr a, dy_expr y);
 /* Multiclass hinge: sum_{j != idx} max(0, a_j - a_idx + margin), per batch element. */
 dy_expr dy_hinge(dy_expr a, uint32_t idx, dy_real margin);
@@ -139,14 +151,19 @@ dy_expr dy_hinge(dy_expr a, uint32_t idx, dy_real margin);
 dy_expr dy_hinge_batch(dy_expr a, const uint32_t *idx, dy_real margin);
 
 /* ================================================================= noise */
+/* Random ops draw a seed from the graph's RNG (dy_graph_rand) when the node is
+ * built and regenerate their draws from it in forward and backward, so values
+ * depend on the graph seed and build order only. The training mode
+ * (dy_graph_train) is also read when the node is built. */
 /* Inverted dropout: zero each element with probability p, scale the rest by
- * 1/(1-p); identity in test mode. Masks come from the graph's seeded RNG. */
+ * 1/(1-p); identity in test mode. p outside [0, 1) is a DY_EARG error. */
 dy_expr dy_dropout(dy_expr a, dy_real p);
-/* a + N(0, stddev^2) noise in training mode; identity in test mode. */
+/* a + N(0, stddev^2) noise in training mode; identity in test mode
+ * (stddev >= 0). */
 dy_expr dy_gaussian_noise(dy_expr a, dy_real stddev);
 /* a's value, but no gradient flows back through it. */
 dy_expr dy_nobackprop(dy_expr a);
-/* a's value; the gradient flowing back is multiplied by s. */
+/* a's value; the gradient flowing back is multiplied by s (finite). */
 dy_expr dy_scale_gradient(dy_expr a, dy_real s);
 
 /* ================================================================= table */

@@ -206,7 +206,7 @@ dy_expr dy_squared_distance(dy_expr a, dy_expr b) { return loss2(&op_squared_dis
 
 /* ----------------------------------------------------------- l1_distance */
 /* sum |a-b|; gradient sign(a-b), 0 where a = b. */
-#define DY_SIGN(v) ((v) > 0 ? (dy_real)1 : ((v) < 0 ? (dy_real)-1 : (dy_real)0))
+#define DY_SIGN(v) ((dy_real)((v) > 0) - (dy_real)((v) < 0))
 DY_LOSS2(l1_distance, DY_FABS(xa - xb), DY_SIGN(xa - xb), DY_SIGN(xb - xa))
 dy_expr dy_l1_distance(dy_expr a, dy_expr b) { return loss2(&op_l1_distance, a, b, 0); }
 
@@ -262,12 +262,12 @@ static void hinge_fwd(dy_graph *g, dy_node *n) {
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict x = a->val + k * r;
     uint32_t ix = hinge_idx(n, k);
-    dy_real base = margin - x[ix], s = 0;
+    dy_real base = margin - x[ix], s = 0, tix = x[ix] + base;
     for (size_t j = 0; j < r; j++) {
       dy_real t = x[j] + base;
-      s += (j != ix && t > 0) ? t : 0;
+      s += t > 0 ? t : 0;
     }
-    n->val[k] = s;
+    n->val[k] = s - (tix > 0 ? tix : 0); /* the loop counted j = i too */
   }
 }
 
@@ -282,10 +282,12 @@ static void hinge_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
     uint32_t ix = hinge_idx(n, k);
     dy_real base = margin - x[ix];
     for (size_t j = 0; j < r; j++) {
-      dy_real on = (j != ix && x[j] + base > 0) ? (dy_real)1 : (dy_real)0;
+      dy_real on = (dy_real)(x[j] + base > 0);
       dx[j] += d * on;
       cnt += on;
     }
+    /* the loop also ran j = i (on when margin > 0): taking back its d * on_i
+     * and subtracting d per truly active term is, together, d * cnt */
     dx[ix] -= d * cnt;
   }
 }

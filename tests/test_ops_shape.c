@@ -205,6 +205,11 @@ START_TEST(forward_concat) {
   y = dy_concat_cols(cv2, 2);
   expect_dim(y, mb(2, 2, 2));
   expect(dy_forward(y), (double[]){1, 10, 2, 20, 3, 10, 4, 20}, 8);
+  /* the result has the most dimensions of its arguments: {2} ++ (3,1) -> (5,1) */
+  dy_expr mixed[2] = {dy_input(g, dy_d1(2), cv), dy_input(g, dy_d2(3, 1), bv)};
+  y = dy_concat(mixed, 2);
+  expect_dim(y, dy_d2(5, 1));
+  expect(dy_forward(y), (double[]){10, 20, 7, 8, 9}, 5);
   /* one argument is a copy */
   y = dy_concat(&A, 1);
   expect(dy_forward(y), (double[]){1, 2, 3, 4, 5, 6}, 6);
@@ -233,6 +238,10 @@ START_TEST(forward_pick) {
   y = dy_pick(v, 3, 0); /* {4} -> {1} */
   expect_dim(y, dy_d1(1));
   ck_assert(dy_scalar(y) == 4);
+  /* a dimension beyond nd has size 1: {4} along dim 1, index 0 -> {4} */
+  y = dy_pick(v, 0, 1);
+  expect_dim(y, dy_d1(4));
+  expect(dy_forward(y), (double[]){1, 2, 3, 4}, 4);
   /* 3-d (2,3,2): pick along dim 1 -> (2,2); element (i,1,k) = 1 + 6i + 2 + k */
   dy_expr T = dy_input(g, dy_d3(2, 3, 2), av);
   y = dy_pick(T, 1, 1);
