@@ -14,6 +14,7 @@
 
 extern const bench_task bench_task_overhead;
 extern const bench_task bench_task_kernels;
+extern const bench_task bench_task_rnn_vs_lstm;
 extern const bench_task bench_task_longrange;
 extern const bench_task bench_task_bptt;
 
@@ -21,6 +22,7 @@ extern const bench_task bench_task_bptt;
 static const bench_task *const tasks[] = {
     &bench_task_overhead,
     &bench_task_kernels,
+    &bench_task_rnn_vs_lstm,
     &bench_task_longrange,
     &bench_task_bptt,
     NULL,

@@ -40,12 +40,12 @@ lr_config lr_defaults(void) {
   c.updates = 400;
   c.ntest = 400;
   c.ngrad = 32;
-  c.lr = 0.01;
+  c.lr = 0.003;
   c.clip = 5;
   c.sgd = 0;
   c.seed = 1;
   c.loss_every = 10;
-  c.forget_bias = NAN;
+  c.forget_bias = 3;
   return c;
 }
 
@@ -298,12 +298,12 @@ static const char lr_help[] =
     "  --updates N     updates per model and T, the same for all (default 400; --quick 40)\n"
     "  --batch B       sequences per update (default 16)\n"
     "  --hidden H      hidden size (default 32)\n"
-    "  --lr X          learning rate (default 0.01 Adam, 0.5 with --trainer sgd)\n"
+    "  --lr X          learning rate (default 0.003 Adam, 0.5 with --trainer sgd)\n"
     "  --trainer adam|sgd   (default adam)\n"
     "  --clip X        gradient clipping threshold, 0 = off (default 5)\n"
     "  --nsym K        keys to recall, chance = 1/K (default 4)\n"
     "  --ndistract K   distractor symbols; 0 = plain task (all symbols keys) (default 4)\n"
-    "  --forget-bias X LSTM forget-gate bias at init (default: the builder's, 1)\n"
+    "  --forget-bias X LSTM forget-gate bias at init (default 3; the builder's own is 1)\n"
     "  --seed S        (default 1)\n"
     "  --models LIST   subset of srnn,lstm,gru (default all)\n"
     "  --out DIR       CSV and PNG files (default dync-out)\n"
@@ -407,10 +407,10 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
          "emb %u, hidden %u\n",
          (unsigned)c.nsym, 1.0 / c.nsym, (unsigned)c.ndistract, (unsigned)c.emb,
          (unsigned)c.hidden);
-  printf("# training: %ld updates of %u sequences per model and T, %s lr %g, clip %g; "
-         "test %u sequences; gradient norms over %u\n",
-         c.updates, (unsigned)c.batch, c.sgd ? "SGD" : "Adam", c.lr, c.clip, (unsigned)c.ntest,
-         (unsigned)c.ngrad);
+  printf("# training: %ld updates of %u sequences per model and T, %s lr %g, clip %g, LSTM "
+         "forget bias %g at init; test %u sequences; gradient norms over %u\n",
+         c.updates, (unsigned)c.batch, c.sgd ? "SGD" : "Adam", c.lr, c.clip,
+         isnan(c.forget_bias) ? 1.0 : c.forget_bias, (unsigned)c.ntest, (unsigned)c.ngrad);
 
   lr_run *runs = calloc((size_t)c.nT * 3, sizeof *runs);
   if (!runs) return 1;

@@ -10,7 +10,18 @@
  * Measured: test accuracy before and after training, and ||dL/dh_t|| for
  * t = 1..T (h_t = dy_rnn_output after step t, dy_grad after backward of the
  * summed per-sequence losses, norm per sequence averaged over ngrad test
- * sequences) before and after training. */
+ * sequences) before and after training.
+ *
+ * Defaults, and why (measured with 400 updates of 16 sequences, hidden 32):
+ * Adam lr 0.003: at 0.01 the LSTM stalls near 0.5 at T = 20 even after 1500
+ * updates; plain SGD learns nothing at T = 20 in this budget; clipping (5)
+ * makes no difference. LSTM forget-gate bias 3 at init (the builders' own
+ * init is 1): with 1 the cell keeps sigmoid(1) ~ 0.73 of itself per step, so
+ * at init ||dL/dh_1|| is 0.005 at T = 20 and 3e-4 at T = 40 and the LSTM
+ * fails at T = 40 (chance); with 3 (sigmoid 0.95; Gers et al. 2000, Tallec &
+ * Ollivier 2018 "chrono" init argue for large forget biases on long
+ * dependencies) it is 0.23 / 0.42 and the LSTM learns every T up to 80.
+ * The S-RNN and GRU keep the builders' init (Glorot; GRU biases 0). */
 #ifndef DY_BENCH_LONGRANGE_H
 #define DY_BENCH_LONGRANGE_H
 
@@ -35,7 +46,7 @@ typedef struct lr_config {
   int sgd;               /* 0: Adam, 1: plain SGD */
   uint64_t seed;
   long loss_every;       /* one loss-curve point per this many updates */
-  double forget_bias;    /* LSTM forget-gate bias at init; NaN: the builder's (1) */
+  double forget_bias;    /* LSTM forget-gate bias at init (3); NaN: the builder's (1) */
 } lr_config;
 
 /* One model trained at one T. */
