@@ -456,7 +456,7 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
     snprintf(png, sizeof png, "%s/bptt_grad.png", c.out);
     snprintf(title, sizeof title, "BPTT over %u steps (%s)", (unsigned)c.steps,
              c.train ? "trained" : "untrained");
-    plot_opts po = {title, "time step t", "norm (log)", 0, 1, 1};
+    plot_opts po = {title, "time step t", "norm (log)", 0, 1, 1, 0};
     plot_status st = plot_write(pt, csv, png, &po, msg, sizeof msg);
     if (st == PLOT_RENDERED) printf("# plot: %s (data %s)\n", png, csv);
     else printf("# plot: %s\n", msg);

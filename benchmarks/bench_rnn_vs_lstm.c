@@ -90,12 +90,12 @@ static const char rvl_help[] =
     "options:\n"
     "  --train FILE --dev FILE  CoNLL-U files (UPOS) instead of generated data, e.g.\n"
     "                  ../shared/data/ud/UD_English-EWT/en_ewt-ud-{train,dev}.conllu\n"
-    "  --train-sents N use the first N training sentences (default: synthetic 2000, CoNLL-U all)\n"
+    "  --train-sents N use the first N training sentences (default: synthetic 3000, CoNLL-U all)\n"
     "  --dev-sents N   synthetic dev sentences (default 500)\n"
     "  --epochs E      tagger epochs (default 1)\n"
     "  --lr X          tagger SGD learning rate (default 0.1)\n"
     "  --T LIST        long-range distances (default 20,40,80)\n"
-    "  --lr-updates N  long-range updates per model and T (default 200)\n"
+    "  --lr-updates N  long-range updates per model and T (default 300)\n"
     "  --models LIST   subset of srnn,lstm,gru,bilstm (default all)\n"
     "  --seed S        (default 1)\n"
     "  --out DIR       CSV and PNG files (default dync-out)\n"
@@ -146,7 +146,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
   double tag_lr = 0.1, d;
   lr_config lc = lr_defaults();
   lr_parse_T(&lc, "20,40,80");
-  lc.updates = 200;
+  lc.updates = 300;
   if (ctx->quick) {
     lr_parse_T(&lc, "20");
     lc.updates = 100;
@@ -219,7 +219,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
   } else {
     dy_synth_opts so = dy_synth_defaults();
     so.seed = (uint64_t)seed;
-    so.nsent = train_sents > 0 ? (size_t)train_sents : 2000;
+    so.nsent = train_sents > 0 ? (size_t)train_sents : 3000;
     train = dy_synth_tagging(&so, W, T, err, sizeof err);
     if (!train) {
       fprintf(stderr, "dync-bench rnn-vs-lstm: %s\n", err);
@@ -395,7 +395,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     }
     if (lt) {
       plot_opts o = {"Tagger training loss (per word, over windows of sentences)",
-                     "sentences trained", "cross-entropy per word", 0, 1, 0};
+                     "sentences trained", "cross-entropy per word", 0, 1, 0, 0};
       rvl_plot(lt, out, "rnn_vs_lstm_loss", &o);
     }
     plot_table_free(lt);
@@ -424,7 +424,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
         char title[160];
         snprintf(title, sizeof title, "Recall the first symbol after T steps (chance %.2f)",
                  1.0 / lc.nsym);
-        plot_opts o = {title, "T", "test accuracy", 1, 0, 1};
+        plot_opts o = {title, "T", "test accuracy", 1, 0, 1, 0};
         rvl_plot(at, out, "rnn_vs_lstm_lr_acc", &o);
       }
       plot_table_free(at);
@@ -442,7 +442,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
         char title[160], base[64];
         snprintf(title, sizeof title, "||dL/dh_t|| along a sequence of T = %u", (unsigned)TT);
         snprintf(base, sizeof base, "rnn_vs_lstm_grad_T%u", (unsigned)TT);
-        plot_opts o = {title, "time step t", "||dL/dh_t|| (log)", 0, 1, TT <= 40};
+        plot_opts o = {title, "time step t", "||dL/dh_t|| (log)", 0, 1, TT <= 40, 1};
         rvl_plot(gt, out, base, &o);
       }
       plot_table_free(gt);

@@ -157,10 +157,16 @@ plot_status plot_write(const plot_table *t, const char *csv_path, const char *pn
   if (o->ylabel) { fputs("set ylabel ", p); gp_string(p, o->ylabel); fputc('\n', p); }
   if (o->logx) fputs("set logscale x 2\n", p);
   if (o->logy) fputs("set logscale y\nset format y '10^{%L}'\n", p);
-  fputs("plot for [i=2:", p);
-  fprintf(p, "%d] ", t->ncols);
-  gp_string(p, csv_path);
-  fprintf(p, " using 1:i with %s title columnheader(i)\n", o->points ? "linespoints" : "lines");
+  /* one clause per series: colour (lt) and dash (dt) chosen per series */
+  fputs("plot ", p);
+  for (int i = 2; i <= t->ncols; i++) {
+    int lt = o->paired ? (i - 2) / 2 + 1 : i - 1, dt = o->paired ? (i - 2) % 2 + 1 : 1;
+    if (i > 2) fputs(", \\\n  ", p);
+    gp_string(p, csv_path);
+    fprintf(p, " using 1:%d with %s lt %d dt %d title columnheader(%d)", i,
+            o->points ? "linespoints" : "lines", lt, dt, i);
+  }
+  fputc('\n', p);
   fputs("unset output\n", p);
   int code = exit_code(pclose(p));
   if (code != 0 || !file_ok(png_path)) {

@@ -34,6 +34,8 @@ typedef struct plot_opts {
   const char *title, *xlabel, *ylabel;
   int logx, logy; /* logarithmic axes */
   int points;     /* 1: lines with points; 0: lines only (long curves) */
+  int paired;     /* 1: series come in pairs (1,2), (3,4)...: one colour per pair,
+                   * the second of each dashed (e.g. untrained / trained) */
 } plot_opts;
 
 typedef enum plot_status {
