@@ -46,6 +46,7 @@ lr_config lr_defaults(void) {
   c.seed = 1;
   c.loss_every = 10;
   c.forget_bias = 3;
+  c.update_bias = 3;
   return c;
 }
 
@@ -217,10 +218,12 @@ int lr_train(bench_ctx *ctx, const lr_config *c, dy_rnn_kind kind, uint32_t T, c
   /* the same initial weights for a kind at every T; the data differ per T */
   if (net_new(&net, c, kind, nin, c->seed + 17u * (uint64_t)kind, err, n)) goto done_nonet;
   out->params = dy_model_size(net.m);
-  if (kind == DY_LSTM && !isnan(c->forget_bias)) {
-    /* b rows H..2H are the forget gate's (dy_models.h) */
+  /* b rows H..2H are the LSTM's forget gate and the GRU's update gate u (in
+   * h = (1-u) n + u h_prev: the fraction of the old state kept), dy_models.h */
+  double keep = kind == DY_LSTM ? c->forget_bias : kind == DY_GRU ? c->update_bias : NAN;
+  if (!isnan(keep)) {
     dy_real *b = dy_param_values(dy_rnn_param(net.rnn, 0, "b"));
-    for (uint32_t k = c->hidden; k < 2 * c->hidden; k++) b[k] = (dy_real)c->forget_bias;
+    for (uint32_t k = c->hidden; k < 2 * c->hidden; k++) b[k] = (dy_real)keep;
   }
   dy_trainer *tr = c->sgd ? dy_sgd_new(net.m, (dy_real)c->lr)
                           : dy_adam_new(net.m, (dy_real)c->lr, 0.9f, 0.999f, 1e-8f);
@@ -304,6 +307,7 @@ static const char lr_help[] =
     "  --nsym K        keys to recall, chance = 1/K (default 4)\n"
     "  --ndistract K   distractor symbols; 0 = plain task (all symbols keys) (default 4)\n"
     "  --forget-bias X LSTM forget-gate bias at init (default 3; the builder's own is 1)\n"
+    "  --update-bias X GRU update-gate bias at init (default 3; the builder's own is 0)\n"
     "  --seed S        (default 1)\n"
     "  --models LIST   subset of srnn,lstm,gru (default all)\n"
     "  --out DIR       CSV and PNG files (default dync-out)\n"
@@ -384,6 +388,9 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
     } else if ((r = bench_opt_double(argc, argv, &i, "--forget-bias", -100, &d)) != 0) {
       if (r < 0) return 2;
       c.forget_bias = d;
+    } else if ((r = bench_opt_double(argc, argv, &i, "--update-bias", -100, &d)) != 0) {
+      if (r < 0) return 2;
+      c.update_bias = d;
     } else if ((r = bench_opt_long(argc, argv, &i, "--seed", 0, &v)) != 0) {
       if (r < 0) return 2;
       c.seed = (uint64_t)v;
@@ -407,10 +414,11 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
          "emb %u, hidden %u\n",
          (unsigned)c.nsym, 1.0 / c.nsym, (unsigned)c.ndistract, (unsigned)c.emb,
          (unsigned)c.hidden);
-  printf("# training: %ld updates of %u sequences per model and T, %s lr %g, clip %g, LSTM "
-         "forget bias %g at init; test %u sequences; gradient norms over %u\n",
+  printf("# training: %ld updates of %u sequences per model and T, %s lr %g, clip %g; at init "
+         "LSTM forget bias %g, GRU update bias %g; test %u sequences; gradient norms over %u\n",
          c.updates, (unsigned)c.batch, c.sgd ? "SGD" : "Adam", c.lr, c.clip,
-         isnan(c.forget_bias) ? 1.0 : c.forget_bias, (unsigned)c.ntest, (unsigned)c.ngrad);
+         isnan(c.forget_bias) ? 1.0 : c.forget_bias, isnan(c.update_bias) ? 0.0 : c.update_bias,
+         (unsigned)c.ntest, (unsigned)c.ngrad);
 
   lr_run *runs = calloc((size_t)c.nT * 3, sizeof *runs);
   if (!runs) return 1;

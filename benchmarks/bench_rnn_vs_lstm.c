@@ -10,6 +10,8 @@
  *   model=srnn|lstm|gru|bilstm   the tagger's recurrent part
  *   params=<n>                   scalars in the tagger's model
  *   words_per_sec=<x>            training words per second (wall clock)
+ *   words_per_cpu_sec=<x>        the same per second of process CPU time (steadier
+ *                                on a shared machine)
  *   acc=<x>                      dev tagging accuracy after training (0..1)
  *   lr_acc_T<k>=<x>              long-range test accuracy at distance k, one
  *                                key per T of the run (default T20 T40 T80);
@@ -28,6 +30,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "bench_longrange.h"
@@ -43,7 +46,7 @@ typedef struct rvl_model {
   int bi;
   int on;
   size_t params;
-  double wps, acc, train_seconds;
+  double wps, cpu_wps, acc, train_seconds;
   double *curve;  /* loss per word per window */
   size_t ncurve, capcurve;
   lr_run lr[LR_MAX_T];
@@ -100,7 +103,8 @@ static const char rvl_help[] =
     "  --seed S        (default 1)\n"
     "  --out DIR       CSV and PNG files (default dync-out)\n"
     "  (--quick: 300 sentences, 1 epoch, T=20 with 100 updates: rough figures)\n"
-    "RESULT keys: model params words_per_sec acc lr_acc_T<k>... grad_ratio grad_ratio_trained data\n";
+    "RESULT keys: model params words_per_sec words_per_cpu_sec acc lr_acc_T<k>... grad_ratio\n"
+    "  grad_ratio_trained data\n";
 
 static int parse_model_list(const char *s, rvl_model *ms) {
   char buf[128];
@@ -254,14 +258,15 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
   printf("# long range: T = ");
   for (int i = 0; i < lc.nT; i++) printf("%s%u", i ? "," : "", (unsigned)lc.T[i]);
   printf(", %ld updates of %u sequences per model and T, hidden %u, %s lr %g, LSTM forget "
-         "bias %g (see bench_longrange.h)\n",
+         "bias %g, GRU update bias %g (see bench_longrange.h)\n",
          lc.updates, (unsigned)lc.batch, (unsigned)lc.hidden, lc.sgd ? "SGD" : "Adam", lc.lr,
-         lc.forget_bias);
+         lc.forget_bias, lc.update_bias);
 
   /* ---- taggers */
   dy_graph *g = dy_graph_new();
   if (!g) goto out_data;
   double t_start = bench_now();
+  clock_t c_start = clock();
   for (int k = 0; k < RVL_MODELS; k++) {
     rvl_model *m = &ms[k];
     if (!m->on) continue;
@@ -285,7 +290,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     rvl_prog p = {ctx, m, 0, (int)epochs, window, window, 0, 0, 0, 0, bench_now()};
     dy_tagger_stats st;
     size_t words = 0;
-    double secs = 0;
+    double secs = 0, cpu = 0;
     dy_status s = DY_OK;
     for (long e = 0; e < epochs && s == DY_OK; e++) {
       p.epoch = (int)e;
@@ -295,6 +300,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       s = dy_tagger_train_epoch(tg, g, tr, train, NULL, &st, m->curve ? rvl_progress : NULL, &p);
       words += st.words;
       secs += st.seconds;
+      cpu += st.cpu_seconds;
     }
     if (s == DY_OK) s = dy_tagger_evaluate(tg, g, dev, &st);
     bench_progress_done(ctx);
@@ -307,10 +313,12 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       goto out_graph;
     }
     m->wps = secs > 0 ? (double)words / secs : 0;
+    m->cpu_wps = cpu > 0 ? (double)words / cpu : 0;
     m->train_seconds = secs;
     m->acc = st.acc;
-    printf("# tagger %-6s trained %zu words in %.1f s (%.0f words/s), dev accuracy %.4f\n",
-           m->name, words, secs, m->wps, m->acc);
+    printf("# tagger %-6s trained %zu words in %.1f s, %.1f s CPU (%.0f words/s, %.0f per CPU "
+           "second), dev accuracy %.4f\n",
+           m->name, words, secs, cpu, m->wps, m->cpu_wps, m->acc);
     fflush(stdout);
     dy_trainer_free(tr);
     dy_tagger_free(tg);
@@ -338,7 +346,8 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     printf(" %.1f s\n", lsec);
     fflush(stdout);
   }
-  printf("# total time %.1f s\n", bench_now() - t_start);
+  printf("# total time %.1f s (process CPU time %.1f s)\n", bench_now() - t_start,
+         (double)(clock() - c_start) / CLOCKS_PER_SEC);
 
   /* ---- the table */
   int last = lc.nT - 1;
@@ -349,8 +358,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     bench_row_str(ctx, "model", m->name);
     bench_row_int(ctx, "params", (long long)m->params);
     bench_row_num(ctx, "words/s", m->wps);
+    bench_row_num(ctx, "words/cpu_s", m->cpu_wps);
     bench_row_num(ctx, "tag_acc", m->acc);
-    for (int ti = 0; ti < lc.nT && ti < BENCH_MAX_COLS - 7; ti++) {
+    for (int ti = 0; ti < lc.nT && ti < BENCH_MAX_COLS - 8; ti++) {
       char key[32];
       snprintf(key, sizeof key, "lr_acc_T%u", (unsigned)lc.T[ti]);
       if (m->has_lr) bench_row_num(ctx, key, m->lr[ti].acc);
@@ -464,9 +474,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       gr = r->gn0[0] / r->gn0[r->T - 1];
       grt = r->gn[0] / r->gn[r->T - 1];
     }
-    bench_result(ctx, "model=%s params=%zu words_per_sec=%.1f acc=%.4f%s grad_ratio=%.4g "
-                 "grad_ratio_trained=%.4g data=%s",
-                 m->name, m->params, m->wps, m->acc, lr, gr, grt,
+    bench_result(ctx, "model=%s params=%zu words_per_sec=%.1f words_per_cpu_sec=%.1f acc=%.4f%s "
+                 "grad_ratio=%.4g grad_ratio_trained=%.4g data=%s",
+                 m->name, m->params, m->wps, m->cpu_wps, m->acc, lr, gr, grt,
                  train_path ? "conllu" : "synthetic");
   }
   rc = 0;

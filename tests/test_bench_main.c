@@ -365,6 +365,7 @@ START_TEST(rnn_vs_lstm_tiny) {
     ck_assert_str_eq(get(r, "model"), models[i]);
     ck_assert(num(r, "params", 0) > 0);
     ck_assert(num(r, "words_per_sec", 0) > 0);
+    ck_assert(num(r, "words_per_cpu_sec", 0) > 0);
     frac(r, "acc");
     ck_assert_str_eq(get(r, "data"), "synthetic");
     if (i < 3) {
@@ -388,7 +389,7 @@ START_TEST(rnn_vs_lstm_tiny) {
     printf("bench_main: DY_BENCH_TINY: LSTM-vs-S-RNN check skipped\n");
   }
   snprintf(path, sizeof path, "%s/rvl.csv", dir);
-  ck_assert_int_eq(check_csv(path, "task,model,params,words/s,tag_acc,lr_acc_T60,grad_ratio,"
+  ck_assert_int_eq(check_csv(path, "task,model,params,words/s,words/cpu_s,tag_acc,lr_acc_T60,grad_ratio,"
                                    "grad_ratio_tr"),
                    4);
   snprintf(path, sizeof path, "%s/rnn_vs_lstm_loss.csv", dir);
