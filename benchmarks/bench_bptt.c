@@ -408,7 +408,9 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
       snprintf(svg, sizeof svg, "%s/bptt_srnn_4steps.svg", c.out);
       snprintf(png, sizeof png, "%s/bptt_srnn_4steps.png", c.out);
       if (!rc) {
+        bench_progress(ctx, "bptt: rendering %s with dot", d4);
         plot_status st = plot_dot_render(d4, svg, png, msg, sizeof msg);
+        bench_progress_done(ctx);
         if (st == PLOT_RENDERED) printf("# picture: %s (4-step S-RNN for the README; %s, %s)\n", png, svg, d4);
         else printf("# picture: %s\n", msg);
       }
@@ -423,7 +425,10 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
     char svg[1100], png[1100], msg[1200];
     snprintf(svg, sizeof svg, "%s/bptt_%s.svg", c.out, names[k]);
     snprintf(png, sizeof png, "%s/bptt_%s.png", c.out, names[k]);
+    bench_progress(ctx, "bptt: rendering %s with dot (the LSTM's graph takes a few seconds)",
+                   dots[k]);
     plot_status st = plot_dot_render(dots[k], svg, png, msg, sizeof msg);
+    bench_progress_done(ctx);
     if (st == PLOT_RENDERED) printf("# picture: %s (%s, %s)\n", png, svg, dots[k]);
     else printf("# picture: %s\n", msg);
   }
@@ -456,7 +461,8 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
     snprintf(png, sizeof png, "%s/bptt_grad.png", c.out);
     snprintf(title, sizeof title, "BPTT over %u steps (%s)", (unsigned)c.steps,
              c.train ? "trained" : "untrained");
-    plot_opts po = {title, "time step t", "norm (log)", 0, 1, 1, 0};
+    plot_opts po = {.title = title, .xlabel = "time step t", .ylabel = "norm (log)", .logy = 1,
+                    .points = 1};
     plot_status st = plot_write(pt, csv, png, &po, msg, sizeof msg);
     if (st == PLOT_RENDERED) printf("# plot: %s (data %s)\n", png, csv);
     else printf("# plot: %s\n", msg);

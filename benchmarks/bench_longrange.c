@@ -496,12 +496,15 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
     if (acc) {
       snprintf(title, sizeof title, "Recall the first symbol after T steps (chance %.2f, %ld updates)",
                1.0 / c.nsym, c.updates);
-      plot_opts o = {title, "T (sequence length)", "test accuracy", 1, 0, 1, 0};
+      plot_opts o = {.title = title, .xlabel = "T (sequence length)", .ylabel = "test accuracy",
+                     .logx = 1, .points = 1, .ymin = 0, .ymax = 1.05,
+                     .ref_title = "chance", .ref = 1.0 / c.nsym};
       emit_plot(acc, out, "longrange_acc", &o);
     }
     if (first) {
-      plot_opts o = {"Gradient reaching the first step, ||dL/dh_1||", "T (sequence length)",
-                     "||dL/dh_1|| (log)", 1, 1, 1, 1};
+      plot_opts o = {.title = "Gradient reaching the first step, ||dL/dh_1||",
+                     .xlabel = "T (sequence length)", .ylabel = "||dL/dh_1|| (log)", .logx = 1,
+                     .logy = 1, .points = 1, .paired = 1};
       emit_plot(first, out, "longrange_grad_first", &o);
     }
     plot_table_free(acc);
@@ -522,7 +525,8 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
       char base[64];
       if (gt) {
         snprintf(title, sizeof title, "||dL/dh_t|| along a sequence of T = %u", (unsigned)T);
-        plot_opts o = {title, "time step t", "||dL/dh_t|| (log)", 0, 1, T <= 40, 1};
+        plot_opts o = {.title = title, .xlabel = "time step t", .ylabel = "||dL/dh_t|| (log)",
+                       .logy = 1, .points = T <= 40, .paired = 1};
         snprintf(base, sizeof base, "longrange_grad_T%u", (unsigned)T);
         emit_plot(gt, out, base, &o);
       }
@@ -542,7 +546,7 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
       if (lt) {
         snprintf(title, sizeof title, "Training loss, T = %u (mean over %ld updates)", (unsigned)T,
                  c.loss_every);
-        plot_opts o = {title, "update", "cross-entropy", 0, 0, 0, 0};
+        plot_opts o = {.title = title, .xlabel = "update", .ylabel = "cross-entropy"};
         snprintf(base, sizeof base, "longrange_loss_T%u", (unsigned)T);
         emit_plot(lt, out, base, &o);
       }

@@ -404,8 +404,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       plot_table_add(lt, row);
     }
     if (lt) {
-      plot_opts o = {"Tagger training loss (per word, over windows of sentences)",
-                     "sentences trained", "cross-entropy per word", 0, 1, 0, 0};
+      plot_opts o = {.title = "Tagger training loss (per word, over windows of sentences)",
+                     .xlabel = "sentences trained", .ylabel = "cross-entropy per word (log)",
+                     .logy = 1};
       rvl_plot(lt, out, "rnn_vs_lstm_loss", &o);
     }
     plot_table_free(lt);
@@ -434,7 +435,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
         char title[160];
         snprintf(title, sizeof title, "Recall the first symbol after T steps (chance %.2f)",
                  1.0 / lc.nsym);
-        plot_opts o = {title, "T", "test accuracy", 1, 0, 1, 0};
+        plot_opts o = {.title = title, .xlabel = "T (sequence length)", .ylabel = "test accuracy",
+                       .logx = 1, .points = 1, .ymin = 0, .ymax = 1.05,
+                       .ref_title = "chance", .ref = 1.0 / lc.nsym};
         rvl_plot(at, out, "rnn_vs_lstm_lr_acc", &o);
       }
       plot_table_free(at);
@@ -452,7 +455,8 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
         char title[160], base[64];
         snprintf(title, sizeof title, "||dL/dh_t|| along a sequence of T = %u", (unsigned)TT);
         snprintf(base, sizeof base, "rnn_vs_lstm_grad_T%u", (unsigned)TT);
-        plot_opts o = {title, "time step t", "||dL/dh_t|| (log)", 0, 1, TT <= 40, 1};
+        plot_opts o = {.title = title, .xlabel = "time step t", .ylabel = "||dL/dh_t|| (log)",
+                       .logy = 1, .points = TT <= 40, .paired = 1};
         rvl_plot(gt, out, base, &o);
       }
       plot_table_free(gt);
