@@ -201,10 +201,6 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     fprintf(stderr, "dync-bench rnn-vs-lstm: --train and --dev go together\n");
     return 2;
   }
-  if (plot_mkdir(out)) {
-    fprintf(stderr, "dync-bench rnn-vs-lstm: cannot create directory %s\n", out);
-    return 1;
-  }
   lc.seed = (uint64_t)seed;
 
   /* ---- data */
@@ -246,6 +242,10 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
   }
   if (!dev) {
     fprintf(stderr, "dync-bench rnn-vs-lstm: %s\n", err);
+    goto out_data;
+  }
+  if (plot_mkdir(out)) {
+    fprintf(stderr, "dync-bench rnn-vs-lstm: cannot create directory %s\n", out);
     goto out_data;
   }
   printf("# tagging data: %s: train %zu sentences (%zu words), dev %zu sentences (%zu words), "
