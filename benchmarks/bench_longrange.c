@@ -455,14 +455,19 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
            (unsigned)c.ngrad);
     for (int ti = 0; ti < c.nT; ti++) {
       uint32_t T = c.T[ti];
-      uint32_t ts[5] = {1, T / 4 > 1 ? T / 4 : 1, T / 2 > 1 ? T / 2 : 1, 3 * T / 4 > 1 ? 3 * T / 4 : 1, T};
+      /* t = 1, T/4, T/2, 3T/4, T without repeats */
+      const uint32_t cand[5] = {1, T / 4, T / 2, 3 * T / 4, T};
+      uint32_t ts[5];
+      int nts = 0;
+      for (int j = 0; j < 5; j++)
+        if (cand[j] >= 1 && (nts == 0 || cand[j] > ts[nts - 1])) ts[nts++] = cand[j];
       printf("# T=%-3u", (unsigned)T);
-      for (int j = 0; j < 5; j++) printf("  t=%-3u          ", (unsigned)ts[j]);
+      for (int j = 0; j < nts; j++) printf("  t=%-3u          ", (unsigned)ts[j]);
       printf("\n");
       for (int k = 0; k < nk; k++) {
         lr_run *r = &runs[ti * 3 + k];
         printf("#  %-5s", lr_kind_name(r->kind));
-        for (int j = 0; j < 5; j++) printf("  %.1e->%.1e", r->gn0[ts[j] - 1], r->gn[ts[j] - 1]);
+        for (int j = 0; j < nts; j++) printf("  %.1e->%.1e", r->gn0[ts[j] - 1], r->gn[ts[j] - 1]);
         printf("\n");
       }
     }
