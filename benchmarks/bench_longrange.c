@@ -211,7 +211,6 @@ int lr_train(bench_ctx *ctx, const lr_config *c, dy_rnn_kind kind, uint32_t T, c
   int rc = -1;
   if (!g || !rows || !out->gn0 || !out->gn || !out->loss) {
     snprintf(err, n, "out of memory");
-    dy_corpus_free(test);
     goto done_nonet;
   }
   if (!test) goto done_nonet;

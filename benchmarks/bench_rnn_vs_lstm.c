@@ -1,6 +1,6 @@
 /* dync-bench rnn-vs-lstm: the main job. Trains S-RNN, LSTM, GRU and BiLSTM
  * taggers (models/dy_tagger.h: emb 128, hidden 50 per direction, tanh MLP
- * 32, SGD lr 0.1, per-sentence updates) on the built-in synthetic tagging
+ * 32, SGD lr 0.1, per-sentence updates, shuffled) on the built-in synthetic tagging
  * language (or on CoNLL-U files with --train/--dev), runs the long-range
  * experiment (bench_longrange.h) for the unidirectional cells, and prints
  * one table: model, parameters, train words/s, tagging accuracy, long-range
@@ -95,7 +95,9 @@ static const char rvl_help[] =
     "                  ../shared/data/ud/UD_English-EWT/en_ewt-ud-{train,dev}.conllu\n"
     "  --train-sents N use the first N training sentences (default: synthetic 3000, CoNLL-U all)\n"
     "  --dev-sents N   synthetic dev sentences (default 500)\n"
-    "  --epochs E      tagger epochs (default 1)\n"
+    "  --epochs E      tagger epochs (default 1; sentences shuffled per epoch with the seed)\n"
+    "  --unk-threshold K  training words seen <= K times become <unk> (default 0: only\n"
+    "                  unseen words, sharing one untrained <unk> row, as ../shared/peers)\n"
     "  --lr X          tagger SGD learning rate (default 0.1)\n"
     "  --T LIST        long-range distances (default 20,40,80)\n"
     "  --lr-updates N  long-range updates per model and T (default 300)\n"
@@ -146,7 +148,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       {.name = "bilstm", .kind = DY_LSTM, .bi = 1, .on = 1},
   };
   const char *train_path = NULL, *dev_path = NULL, *out = "dync-out";
-  long train_sents = -1, dev_sents = 500, epochs = 1, seed = 1, v;
+  long train_sents = -1, dev_sents = 500, epochs = 1, seed = 1, unk_k = 0, v;
   double tag_lr = 0.1, d;
   lr_config lc = lr_defaults();
   lr_parse_T(&lc, "20,40,80");
@@ -181,6 +183,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     } else if ((r = bench_opt_long(argc, argv, &i, "--dev-sents", 1, &v)) != 0) {
       if (r < 0) return 2;
       dev_sents = v;
+    } else if ((r = bench_opt_long(argc, argv, &i, "--unk-threshold", 0, &v)) != 0) {
+      if (r < 0) return 2;
+      unk_k = v;
     } else if ((r = bench_opt_long(argc, argv, &i, "--epochs", 1, &v)) != 0) {
       if (r < 0) return 2;
       epochs = v;
@@ -207,6 +212,7 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
   char err[1024];
   dy_vocab *W = dy_vocab_new("<unk>"), *T = dy_vocab_new(NULL);
   dy_corpus *train = NULL, *dev = NULL;
+  size_t *order = NULL;
   int rc = 1;
   if (!W || !T) goto out_data;
   if (train_path) {
@@ -226,8 +232,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       goto out_data;
     }
   }
-  /* words seen once in training become <unk> (their row learns the unknown word) */
-  if (dy_vocab_threshold(W, 1, train) != DY_OK) {
+  /* words seen <= unk_k times in training become <unk> (0: only unseen words,
+   * which share the <unk> row, untrained, as ../shared/peers does) */
+  if (unk_k > 0 && dy_vocab_threshold(W, (uint64_t)unk_k, train) != DY_OK) {
     fprintf(stderr, "dync-bench rnn-vs-lstm: out of memory\n");
     goto out_data;
   }
@@ -249,11 +256,11 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     goto out_data;
   }
   printf("# tagging data: %s: train %zu sentences (%zu words), dev %zu sentences (%zu words), "
-         "%u word types (<unk> for singletons), %u tags\n",
+         "%u word types (<unk>: words seen <= %ld times), %u tags\n",
          train_path ? "CoNLL-U" : "synthetic (dy_synth_tagging)", train->nsent, train->ntok,
-         dev->nsent, dev->ntok, (unsigned)dy_vocab_size(W), (unsigned)dy_vocab_size(T));
-  printf("# taggers: emb 128, hidden 50 per direction, MLP 32, SGD lr %g, %ld epoch(s), "
-         "per-sentence updates, file order\n",
+         dev->nsent, dev->ntok, (unsigned)dy_vocab_size(W), unk_k, (unsigned)dy_vocab_size(T));
+  printf("# taggers: emb 128, hidden 50 per direction, MLP 32, SGD lr %g (clip 5), %ld "
+         "epoch(s), per-sentence updates, shuffled\n",
          tag_lr, epochs);
   printf("# long range: T = ");
   for (int i = 0; i < lc.nT; i++) printf("%s%u", i ? "," : "", (unsigned)lc.T[i]);
@@ -263,8 +270,13 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
          lc.forget_bias, lc.update_bias);
 
   /* ---- taggers */
+  order = malloc(train->nsent * sizeof *order);
   dy_graph *g = dy_graph_new();
-  if (!g) goto out_data;
+  if (!g || !order) {
+    dy_graph_free(g);
+    fprintf(stderr, "dync-bench rnn-vs-lstm: out of memory\n");
+    goto out_data;
+  }
   double t_start = bench_now();
   clock_t c_start = clock();
   for (int k = 0; k < RVL_MODELS; k++) {
@@ -297,7 +309,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       p.next = window;
       p.last_loss = 0;
       p.last_words = 0;
-      s = dy_tagger_train_epoch(tg, g, tr, train, NULL, &st, m->curve ? rvl_progress : NULL, &p);
+      dy_tagger_shuffle(order, train->nsent, (uint64_t)seed * 1000003u + (uint64_t)e);
+      s = dy_tagger_train_epoch(tg, g, tr, train, order, &st, m->curve ? rvl_progress : NULL,
+                                &p);
       words += st.words;
       secs += st.seconds;
       cpu += st.cpu_seconds;
@@ -491,6 +505,7 @@ out_data:
     free(ms[k].curve);
     for (int ti = 0; ti < LR_MAX_T; ti++) lr_run_free(&ms[k].lr[ti]);
   }
+  free(order);
   dy_corpus_free(train);
   dy_corpus_free(dev);
   dy_vocab_free(W);
