@@ -164,12 +164,13 @@ plot_status plot_write(const plot_table *t, const char *csv_path, const char *pn
   for (int i = 2; i <= t->ncols; i++) {
     int lt = o->paired ? (i - 2) / 2 + 1 : i - 1, dt = o->paired ? (i - 2) % 2 + 1 : 1;
     int ns = o->paired ? (t->ncols - 1 + 1) / 2 : t->ncols - 1, k = lt - 1;
-    double lw = 1 + 1.2 * (ns - 1 - k);
+    double step = ns > 1 && 2.4 / (ns - 1) < 1.2 ? 2.4 / (ns - 1) : 1.2;
+    double lw = 1 + step * (ns - 1 - k);
     if (i > 2) fputs(", \\\n  ", p);
     gp_string(p, csv_path);
     fprintf(p, " using 1:%d with %s lt %d dt %d lw %.1f", i, o->points ? "linespoints" : "lines",
             lt, dt, lw);
-    if (o->points) fprintf(p, " ps %.1f", 1 + 0.4 * (ns - 1 - k));
+    if (o->points) fprintf(p, " ps %.1f", 1 + step / 3 * (ns - 1 - k));
     fprintf(p, " title columnheader(%d)", i);
   }
   if (o->ref_title) {
