@@ -123,6 +123,7 @@ static const dy_kernel_table table_generic = {
 #define MR 6
 #define MRS 4
 #define NV 2
+#define TBLK 8
 #if DY_USE_DOUBLE
 #define VT __m256d
 #define VW 4
@@ -181,6 +182,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #undef MR
 #undef MRS
 #undef NV
+#undef TBLK
 #undef VT
 #undef VW
 #undef LOAD
@@ -201,6 +203,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #define MR 12
 #define MRS 8
 #define NV 2
+#define TBLK 16
 #if DY_USE_DOUBLE
 #define VT __m512d
 #define VW 8

@@ -8,6 +8,7 @@
  *   PREFETCH(p)  software prefetch of the line holding p into L1
  *   MR NV        gemm micro-tile: MR rows of C by NV vectors (NR = NV*VW columns)
  *   MRS          rows of the micro-tile for products with few rows (MRS <= MR)
+ *   TBLK         vectors of y kept in registers by the transposed gemv (8 or 16)
  * Every function here has the contract of its public counterpart in
  * dy_kernels.h (without the BLAS path). Row-major throughout. */
 
@@ -139,53 +140,103 @@ KFN static void FN(gemv_n)(size_t M, size_t N, dy_real alpha, const dy_real *A, 
   }
 }
 
+/* y(M) = alpha A(M,N) x(N) + beta y for N <= TBLK*VW: x stays in registers
+ * and A is read in memory order (one sequential stream, which the hardware
+ * prefetchers follow best); four rows at a time, two accumulators each, the
+ * four sums reduced together. nv = ceil(N/VW) is a constant after inlining. */
+KFN static inline __attribute__((always_inline)) void FN(gemv_n_blk)(
+    int nv, size_t rem, size_t M, dy_real alpha, const dy_real *A, size_t lda, const dy_real *x,
+    dy_real beta, dy_real *y) {
+  VT xv[TBLK];
+  _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
+    xv[v] = v == nv - 1 && rem < VW ? LOADN(x + v * VW, rem) : LOAD(x + v * VW);
+  size_t i = 0;
+  dy_real r[4];
+  for (; i < M; i += 4) {
+    VT s[4][2];
+    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) {
+      s[q][0] = ZERO();
+      s[q][1] = ZERO();
+      if (i + (size_t)q >= M) continue;
+      const dy_real *a = A + (i + q) * lda;
+      _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
+        s[q][v & 1] = FMA(v == nv - 1 && rem < VW ? LOADN(a + v * VW, rem) : LOAD(a + v * VW),
+                          xv[v], s[q][v & 1]);
+    }
+    HSUM4(ADD(s[0][0], s[0][1]), ADD(s[1][0], s[1][1]), ADD(s[2][0], s[2][1]),
+          ADD(s[3][0], s[3][1]), r);
+    size_t nq = M - i < 4 ? M - i : 4;
+    for (size_t q = 0; q < nq; q++)
+      y[i + q] = beta == 0 ? alpha * r[q] : alpha * r[q] + beta * y[i + q];
+  }
+}
+
+KFN static void FN(gemv_n_narrow)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
+                                  const dy_real *x, dy_real beta, dy_real *y) {
+  size_t nv = (N + VW - 1) / VW, rem = N - (nv - 1) * VW;
+  switch (nv) {
+#define NCASE(k) \
+  case k: FN(gemv_n_blk)(k, rem, M, alpha, A, lda, x, beta, y); break;
+    NCASE(1) NCASE(2) NCASE(3) NCASE(4) NCASE(5) NCASE(6) NCASE(7)
+#if TBLK > 8
+    NCASE(8) NCASE(9) NCASE(10) NCASE(11) NCASE(12) NCASE(13) NCASE(14) NCASE(15)
+#endif
+#undef NCASE
+    default: FN(gemv_n_blk)(TBLK, rem, M, alpha, A, lda, x, beta, y); break;
+  }
+}
+
 /* y(nv vectors, the last holding rem lanes) += alpha A(M, those columns)^T
  * x(M): the block of y stays in registers while the rows of A are swept
  * (axpy-style). nv is a constant after inlining. */
 KFN static inline __attribute__((always_inline)) void FN(gemv_t_blk)(
     int nv, size_t rem, size_t M, dy_real alpha, const dy_real *A, size_t lda, const dy_real *x,
     dy_real *y) {
-  VT c[8];
-  _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)
+  VT c[TBLK];
+  _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
     c[v] = v == nv - 1 && rem < VW ? LOADN(y + v * VW, rem) : LOAD(y + v * VW);
   const dy_real *a = A;
   for (size_t i = 0; i < M; i++, a += lda) {
     VT s = SET1(alpha * x[i]);
-    _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
       c[v] = FMA(s, v == nv - 1 && rem < VW ? LOADN(a + v * VW, rem) : LOAD(a + v * VW), c[v]);
   }
-  _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++) {
+  _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv) {
     if (v == nv - 1 && rem < VW) STOREN(y + v * VW, c[v], rem);
     else STORE(y + v * VW, c[v]);
   }
 }
 
-/* y(N) += alpha A(M,N)^T x(M): blocks of 8 vectors of y, then one block of
- * the remaining columns. y already holds beta*y. */
+/* y(N) += alpha A(M,N)^T x(M): blocks of TBLK vectors of y, then one block
+ * of the remaining columns; when N fits one block (N <= 256 floats with
+ * AVX-512), A is read in memory order, one sequential stream. y already
+ * holds beta*y. */
 KFN static void FN(gemv_t_acc)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
                                const dy_real *x, dy_real *y) {
   size_t j = 0;
-  for (; j + 8 * VW <= N; j += 8 * VW) FN(gemv_t_blk)(8, VW, M, alpha, A + j, lda, x, y + j);
+  for (; j + TBLK * VW <= N; j += TBLK * VW)
+    FN(gemv_t_blk)(TBLK, VW, M, alpha, A + j, lda, x, y + j);
   if (j == N) return;
   size_t left = N - j, nv = (left + VW - 1) / VW, rem = left - (nv - 1) * VW;
   const dy_real *a = A + j;
   dy_real *yy = y + j;
   switch (nv) {
-    case 1: FN(gemv_t_blk)(1, rem, M, alpha, a, lda, x, yy); break;
-    case 2: FN(gemv_t_blk)(2, rem, M, alpha, a, lda, x, yy); break;
-    case 3: FN(gemv_t_blk)(3, rem, M, alpha, a, lda, x, yy); break;
-    case 4: FN(gemv_t_blk)(4, rem, M, alpha, a, lda, x, yy); break;
-    case 5: FN(gemv_t_blk)(5, rem, M, alpha, a, lda, x, yy); break;
-    case 6: FN(gemv_t_blk)(6, rem, M, alpha, a, lda, x, yy); break;
-    case 7: FN(gemv_t_blk)(7, rem, M, alpha, a, lda, x, yy); break;
-    default: FN(gemv_t_blk)(8, rem, M, alpha, a, lda, x, yy); break;
+#define TCASE(k) \
+  case k: FN(gemv_t_blk)(k, rem, M, alpha, a, lda, x, yy); break;
+    TCASE(1) TCASE(2) TCASE(3) TCASE(4) TCASE(5) TCASE(6) TCASE(7)
+#if TBLK > 8
+    TCASE(8) TCASE(9) TCASE(10) TCASE(11) TCASE(12) TCASE(13) TCASE(14) TCASE(15)
+#endif
+#undef TCASE
+    default: FN(gemv_t_blk)(TBLK, rem, M, alpha, a, lda, x, yy); break;
   }
 }
 
 KFN static void FN(gemv)(int ta, size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
                          const dy_real *x, dy_real beta, dy_real *y) {
   if (!ta) {
-    FN(gemv_n)(M, N, alpha, A, lda, x, beta, y);
+    if (N <= TBLK * VW) FN(gemv_n_narrow)(M, N, alpha, A, lda, x, beta, y);
+    else FN(gemv_n)(M, N, alpha, A, lda, x, beta, y);
     return;
   }
   if (beta == 0) memset(y, 0, N * sizeof(dy_real));
