@@ -285,7 +285,16 @@ const dy_kernel_table *dy_kernels_table(const char *isa) {
 
 /* ======================================================== public kernels */
 
-void dy_axpy(size_t n, dy_real a, const dy_real *x, dy_real *y) { kern()->axpy(n, a, x, y); }
+/* Vectors shorter than this skip the dispatch (tiny graphs call axpy per node). */
+#define KERN_TINY 16
+
+void dy_axpy(size_t n, dy_real a, const dy_real *x, dy_real *y) {
+  if (n < KERN_TINY) {
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+    return;
+  }
+  kern()->axpy(n, a, x, y);
+}
 
 dy_real dy_dotk(size_t n, const dy_real *x, const dy_real *y) { return kern()->dot(n, x, y); }
 
