@@ -558,7 +558,10 @@ const dy_real *dy_grad(dy_expr e) {
 static dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
   size_t s = dy_dim_size(n->dim);
   dy_real *p = dy_arena_alloc(g, &g->grads, s * sizeof(dy_real));
-  if (p) memset(p, 0, s * sizeof(dy_real));
+  if (p && s <= 16)
+    for (size_t k = 0; k < s; k++) p[k] = 0; /* tiny nodes: no libc call */
+  else if (p)
+    memset(p, 0, s * sizeof(dy_real));
   return p;
 }
 
