@@ -6,7 +6,12 @@
  * best set this CPU supports is chosen once per process (__builtin_cpu_supports,
  * an atomic pointer published under pthread_once). BLAS, when the build has
  * it, takes the products whose size makes it pay (thresholds measured with
- * dync-bench kernels; see the KERN_* constants). */
+ * dync-bench kernels; see the KERN_* constants).
+ * Memory: the packed gemm path (products of at least KERN_PACK_MIN
+ * multiply-adds and more than 2 vectors' worth of rows) mallocs its packing
+ * buffers (about 0.6 MB in float) once per call and frees them; on failure it
+ * falls back to the unpacked kernels. gemv, ger, axpy, dot, the small-M paths
+ * and every product under that size never allocate. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
