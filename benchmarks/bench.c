@@ -56,16 +56,13 @@ double bench_time(bench_ctx *ctx, void (*fn)(void *arg), void *arg, int reps) {
     calls *= 2;
   }
   for (int r = 0; r < reps; r++) {
-    double t0 = bench_now(), t;
-    long n = 0;
+    double t0 = bench_now();
     do {
       double b0 = bench_now();
       for (long k = 0; k < calls; k++) fn(arg);
       double bt = (bench_now() - b0) / calls;
       if (bt < best) best = bt;
-      n += calls;
-      t = bench_now() - t0;
-    } while (t < round);
+    } while (bench_now() - t0 < round);
   }
   return best;
 }
