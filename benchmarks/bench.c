@@ -16,6 +16,7 @@ extern const bench_task bench_task_overhead;
 extern const bench_task bench_task_kernels;
 extern const bench_task bench_task_rnnlm;
 extern const bench_task bench_task_charlm;
+extern const bench_task bench_task_tagger;
 extern const bench_task bench_task_rnn_vs_lstm;
 extern const bench_task bench_task_longrange;
 extern const bench_task bench_task_bptt;
@@ -26,6 +27,7 @@ static const bench_task *const tasks[] = {
     &bench_task_kernels,
     &bench_task_rnnlm,
     &bench_task_charlm,
+    &bench_task_tagger,
     &bench_task_rnn_vs_lstm,
     &bench_task_longrange,
     &bench_task_bptt,
@@ -38,6 +40,27 @@ double bench_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double bench_cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *bench_find_data(const char *rel, char *buf, size_t n) {
+  const char *env = getenv("DY_SHARED");
+  const char *dirs[] = {env, "../shared", "../../shared", "../../../shared"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    if (!dirs[i]) continue;
+    snprintf(buf, n, "%s/data/%s", dirs[i], rel);
+    FILE *f = fopen(buf, "rb");
+    if (f) {
+      fclose(f);
+      return buf;
+    }
+  }
+  return NULL;
 }
 
 double bench_time(bench_ctx *ctx, void (*fn)(void *arg), void *arg, int reps) {

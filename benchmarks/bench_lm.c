@@ -27,22 +27,6 @@
 
 /* ============================================================== helpers */
 
-/* First existing path among "<dir>/<rel>" for the usual places of shared/. */
-static const char *find_data(const char *rel, char *buf, size_t n) {
-  const char *env = getenv("DY_SHARED");
-  const char *dirs[] = {env, "../shared", "../../shared", "../../../shared", "shared"};
-  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-    if (!dirs[i]) continue;
-    snprintf(buf, n, "%s/data/%s", dirs[i], rel);
-    FILE *f = fopen(buf, "rb");
-    if (f) {
-      fclose(f);
-      return buf;
-    }
-  }
-  return NULL;
-}
-
 static uint64_t rng_next(uint64_t *s) { return dy_mix64((*s)++); }
 
 /* Synthetic sentences from the built-in tagging language, as words. */
@@ -145,8 +129,8 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
     warmup = 2;
     if (!vsents) vsents = 64;
   }
-  if (!train) train = find_data("ptb/ptb.train.txt", tb, sizeof tb);
-  if (!valid) valid = find_data("ptb/ptb.valid.txt", vb, sizeof vb);
+  if (!train) train = bench_find_data("ptb/ptb.train.txt", tb, sizeof tb);
+  if (!valid) valid = bench_find_data("ptb/ptb.valid.txt", vb, sizeof vb);
   dy_vocab *v = dy_vocab_new("<unk>");
   uint32_t bos = dy_vocab_add(v, "<s>", 3); /* the start and end symbol */
   dy_corpus *tc, *vc;
@@ -280,7 +264,7 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
     warmup = 1;
     sample = 40;
   }
-  if (!path) path = find_data("tinyshakespeare/input.txt", db, sizeof db);
+  if (!path) path = bench_find_data("tinyshakespeare/input.txt", db, sizeof db);
   /* the text: the file's bytes, or generated sentences joined by newlines */
   unsigned char *text = NULL;
   size_t n = 0;
