@@ -149,10 +149,10 @@ static int word_line(reader *r, char *line, size_t len, unsigned long long lno) 
     return 0;
   }
   if (dot) {
-    unsigned long long a = (size_t)(dot - id) == 1 && id[0] == '0' ? 0 : parse_id(id, (size_t)(dot - id));
+    int zero = dot - id == 1 && id[0] == '0'; /* "0.M": before the first word */
+    unsigned long long a = zero ? 0 : parse_id(id, (size_t)(dot - id));
     unsigned long long b = parse_id(dot + 1, (size_t)(id + idl - dot - 1));
-    int a_ok = a || ((size_t)(dot - id) == 1 && id[0] == '0');
-    if (!a_ok || !b)
+    if ((!a && !zero) || !b)
       FAIL(r, 1, "%s:%llu: bad empty node id \"%.*s\" (expected N.M with N >= 0, M >= 1)", r->name,
            lno, (int)(idl > 40 ? 40 : idl), id);
     if (a != r->expect - 1)

@@ -108,13 +108,21 @@ struct dy_corpus {
 };
 
 /* Tokens in sentence i (i < c->nsent). */
-static inline size_t dy_corpus_len(const dy_corpus *c, size_t i) { return c->start[i + 1] - c->start[i]; }
+static inline size_t dy_corpus_len(const dy_corpus *c, size_t i) {
+  return c->start[i + 1] - c->start[i];
+}
 /* Word ids of sentence i. */
-static inline const uint32_t *dy_corpus_words(const dy_corpus *c, size_t i) { return c->words + c->start[i]; }
+static inline const uint32_t *dy_corpus_words(const dy_corpus *c, size_t i) {
+  return c->words + c->start[i];
+}
 /* Tag ids of sentence i, or NULL when the corpus has no tags. */
-static inline const uint32_t *dy_corpus_tags(const dy_corpus *c, size_t i) { return c->tags ? c->tags + c->start[i] : NULL; }
+static inline const uint32_t *dy_corpus_tags(const dy_corpus *c, size_t i) {
+  return c->tags ? c->tags + c->start[i] : NULL;
+}
 /* Surface form of token j of sentence i, or NULL when forms are not kept. */
-static inline const char *dy_corpus_form(const dy_corpus *c, size_t i, size_t j) { return c->text ? c->text + c->form[c->start[i] + j] : NULL; }
+static inline const char *dy_corpus_form(const dy_corpus *c, size_t i, size_t j) {
+  return c->text ? c->text + c->form[c->start[i] + j] : NULL;
+}
 
 /* Frees c. NULL is allowed. */
 void dy_corpus_free(dy_corpus *c);
@@ -206,7 +214,8 @@ dy_synth_opts dy_synth_defaults(void);
 /* Generates o->nsent sentences of words and tags through the vocabularies
  * (which may be frozen; the tag vocabulary gets the six tags first, in the
  * order above, when not frozen). Deterministic for (seed, lexicon_seed) and
- * the sizes. Forms are kept. NULL (err) on bad options. */
+ * the sizes. Forms are kept. NULL (err) on bad options. For dev and test
+ * data keep lexicon_seed, change seed, and freeze the word vocabulary. */
 dy_corpus *dy_synth_tagging(const dy_synth_opts *o, dy_vocab *words, dy_vocab *tags,
                             char *err, size_t n);
 

@@ -56,6 +56,7 @@ static const char *valid_conllu =
     "\r\n"
     "\r\n"
     "# text = Ça marche 日本\n"
+    "0.1\tbefore\t_\t_\t_\t_\t_\t_\t_\t_\n"
     "1\tÇa\tça\tPRON\tPRP\t_\t2\tnsubj\t_\t_\n"
     "2\tmarche\tmarcher\tVERB\tVBZ\t_\t0\troot\t_\tSpaceAfter=No\n"
     "3\t日本\t日本\tPROPN\tNNP\t_\t2\tobj\t_\t_\n"
@@ -577,6 +578,44 @@ START_TEST(text_words_bytes_chars) {
 }
 END_TEST
 
+
+/* Counts measured independently on ../shared/data (2026-11-22):
+ *   wc -l -w ptb.train.txt -> 42068 lines, 887521 words (no empty line);
+ *   tr ' ' '\n' < ptb.train.txt | grep -v '^$' | sort -u | wc -l -> 9999
+ *   (the literal "<unk>" included, so with "<eos>" the classic 10,000);
+ *   input.txt (Tiny Shakespeare): 1115394 bytes, 65 distinct, 40000 lines. */
+START_TEST(text_ptb_and_shakespeare) {
+  const char *shared = getenv("DY_SHARED");
+  char ptb[1024], tsh[1024], err[512] = "";
+  snprintf(ptb, sizeof ptb, "%s/data/ptb/ptb.train.txt", shared ? shared : "");
+  snprintf(tsh, sizeof tsh, "%s/data/tinyshakespeare/input.txt", shared ? shared : "");
+  if (!shared || access(ptb, R_OK) || access(tsh, R_OK)) {
+    printf("SKIP text_ptb_and_shakespeare: %s not found (set DY_SHARED)\n", ptb);
+    return;
+  }
+  dy_vocab *v = dy_vocab_new("<unk>");
+  dy_text_opts o = {DY_TEXT_WORDS, "<eos>", 0};
+  dy_corpus *c = dy_text_read_path(ptb, v, &o, err, sizeof err);
+  ck_assert_msg(c != NULL, "%s", err);
+  ck_assert_uint_eq(c->nsent, 42068);
+  ck_assert_uint_eq(c->ntok, 887521 + 42068);
+  ck_assert_uint_eq(dy_vocab_size(v), 10000); /* the file's "<unk>" is our UNK, id 0 */
+  ck_assert_uint_gt(dy_vocab_count(v, 0), 0);
+  dy_corpus_free(c);
+  dy_vocab_free(v);
+  v = dy_vocab_new(NULL);
+  dy_text_opts oc = {DY_TEXT_CHARS, NULL, 0};
+  c = dy_text_read_path(tsh, v, &oc, err, sizeof err);
+  ck_assert_msg(c != NULL, "%s", err);
+  ck_assert_uint_eq(c->nsent, 1);
+  ck_assert_uint_eq(c->ntok, 1115394);
+  ck_assert_uint_eq(dy_vocab_size(v), 65);
+  ck_assert_uint_eq(dy_vocab_count(v, dy_vocab_id(v, "\n")), 40000);
+  dy_corpus_free(c);
+  dy_vocab_free(v);
+}
+END_TEST
+
 /* ========================================================= generated data */
 
 static int same_corpus(const dy_corpus *a, const dy_corpus *b) {
@@ -777,6 +816,7 @@ int main(void) {
   tcase_add_test(t, vocab_save_load_roundtrip);
   tcase_add_loop_test(t, vocab_corrupted_files, 0, (int)(sizeof bad_vocabs / sizeof *bad_vocabs));
   tcase_add_test(t, text_words_bytes_chars);
+  tcase_add_test(t, text_ptb_and_shakespeare);
   tcase_add_test(t, synth_deterministic);
   tcase_add_test(t, synth_stated_ambiguity);
   tcase_add_test(t, longrange_plain_and_distractor);
