@@ -403,6 +403,36 @@ START_TEST(errors_name_parameter_and_offset) {
 }
 END_TEST
 
+/* A trainer whose state predates parameters added later: loading a file
+ * (with or without state) covers the new parameters too. */
+START_TEST(load_after_model_grew) {
+  mk_tmpdir();
+  for (int with_state = 0; with_state < 2; with_state++) {
+    dy_model *a = small_model(1);
+    dy_model_add_lookup(a, "late", 300, dy_d1(8), dy_init_glorot());
+    dy_model_add_param(a, "late2", dy_d2(30, 30), dy_init_glorot());
+    dy_trainer *ta = make(a, 5);
+    if (with_state) train(a, ta, 2, 1);
+    ck_assert_int_eq(dy_model_save(a, ta, path_of("g.dy")), DY_OK);
+    dy_model *b = small_model(2);
+    dy_trainer *tb = make(b, 5);
+    train(b, tb, 2, 3); /* state for the small model only */
+    dy_model_add_lookup(b, "late", 300, dy_d1(8), dy_init_glorot());
+    dy_model_add_param(b, "late2", dy_d2(30, 30), dy_init_glorot());
+    ck_assert_msg(dy_model_load(b, tb, path_of("g.dy"), NULL) == DY_OK, "%s", dy_model_error(b));
+    ck_assert(same_values(a, b));
+    train(a, ta, 2, 5);
+    train(b, tb, 2, 5);
+    ck_assert(same_values(a, b));
+    dy_trainer_free(ta);
+    dy_trainer_free(tb);
+    dy_model_free(a);
+    dy_model_free(b);
+  }
+  rm_tmpdir();
+}
+END_TEST
+
 /* An independent reader of the documented format: rewrites a file image with
  * scalars of the other precision (4 <-> 8 bytes), fixing size and CRC. */
 static uint32_t le32(const uint8_t *b) { return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24; }
@@ -599,6 +629,7 @@ int main(void) {
   tcase_add_test(tc, resume_identical_updates);
   tcase_add_test(tc, every_byte_and_truncation);
   tcase_add_test(tc, errors_name_parameter_and_offset);
+  tcase_add_test(tc, load_after_model_grew);
   tcase_add_test(tc, other_precision);
   tcase_add_test(tc, atomic_on_failure);
   tcase_add_test(tc, tagger_sized_file);
