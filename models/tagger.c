@@ -239,15 +239,17 @@ static void char_vectors(dy_tagger *t, dy_graph *g, const dy_tagger_sent *s, dy_
   static const char empty[1] = {0};
   const char *const *forms = s->forms;
   uint32_t *idx = dy_graph_data(g, 2 * (size_t)n * sizeof *idx);
-  dy_expr *buf = dy_graph_data(g, (2 * (size_t)MAX_CHARS + n) * sizeof *buf);
   const char **fs = dy_graph_data(g, (size_t)n * sizeof *fs);
-  if (!idx || !buf || !fs) return;
-  uint32_t *len = idx + n;
+  if (!idx || !fs) return;
+  uint32_t *len = idx + n, maxlen = 1;
   for (uint32_t i = 0; i < n; i++) {
     fs[i] = forms[i] ? forms[i] : empty;
     len[i] = form_len(fs[i]);
     idx[i] = i;
+    if (len[i] > maxlen) maxlen = len[i];
   }
+  dy_expr *buf = dy_graph_data(g, (2 * (size_t)maxlen + n) * sizeof *buf);
+  if (!buf) return;
   if (!t->char_batch) {
     for (uint32_t i = 0; i < n; i++) char_group(t, g, fs, &idx[i], 1, len[i], buf, cv);
     return;
