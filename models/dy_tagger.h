@@ -35,6 +35,9 @@
  *
  * Errors: a bad sentence (a word or tag id out of range, no forms for a char
  * tagger) is a sticky graph error; nothing aborts.
+ *
+ * This header needs dy_models.h's RNN declarations: dy_models.h may include
+ * it at its end (after them), never before.
  */
 #ifndef DY_TAGGER_H
 #define DY_TAGGER_H
