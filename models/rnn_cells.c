@@ -66,30 +66,40 @@ static int gates_dim(dy_graph *g, dy_node *n) {
   return 0;
 }
 
-static void gates_fwd(dy_graph *g, dy_node *n) {
-  const dy_node *a = dy_arg(g, n, 0);
-  size_t m = dy_dim_per_batch(n->dim), h3 = m / 4 * 3;
-  for (uint32_t k = 0; k < n->dim.bd; k++) {
-    const dy_real *x = a->val + k * m;
-    dy_real *y = n->val + k * m;
+/* The loops are vmath.h clones (AVX-512/AVX2/baseline, the same bits). */
+DY_VM_CLONE_VOID(gates_fwd_loop, (const dy_real *restrict x, dy_real *restrict y, size_t m, uint32_t bd),
+                 (x, y, m, bd)) {
+  size_t h3 = m / 4 * 3;
+  for (uint32_t k = 0; k < bd; k++, x += m, y += m) {
     for (size_t j = 0; j < h3; j++) y[j] = sigm(x[j]);
     for (size_t j = h3; j < m; j++) y[j] = fast_tanh(x[j]);
   }
 }
 
-/* da += dy * s(1-s) on the sigmoid rows, dy * (1-t^2) on the tanh rows */
+static void gates_fwd(dy_graph *g, dy_node *n) {
+  gates_fwd_loop(dy_arg(g, n, 0)->val, n->val, dy_dim_per_batch(n->dim), n->dim.bd);
+}
+
+/* da (+)= dy * s(1-s) on the sigmoid rows, dy * (1-t^2) on the tanh rows
+ * (written when da is fresh: the argument has the node's dim, no broadcast) */
 static void gates_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_node *a = dy_arg(g, n, i);
   size_t m = dy_dim_per_batch(n->dim), h3 = m / 4 * 3;
+  int fresh = dy_grad_fresh(a);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *y = n->val + k * m, *dy = n->grad + k * m;
     dy_real *da = a->grad + k * m;
-    for (size_t j = 0; j < h3; j++) da[j] += dy[j] * y[j] * (1 - y[j]);
-    for (size_t j = h3; j < m; j++) da[j] += dy[j] * (1 - y[j] * y[j]);
+    if (fresh) {
+      for (size_t j = 0; j < h3; j++) da[j] = dy[j] * y[j] * (1 - y[j]);
+      for (size_t j = h3; j < m; j++) da[j] = dy[j] * (1 - y[j] * y[j]);
+    } else {
+      for (size_t j = 0; j < h3; j++) da[j] += dy[j] * y[j] * (1 - y[j]);
+      for (size_t j = h3; j < m; j++) da[j] += dy[j] * (1 - y[j] * y[j]);
+    }
   }
 }
 
-static const dy_op op_lstm_gates = {"lstm_gates", 1, 0, gates_dim, gates_fwd, gates_bwd};
+static const dy_op op_lstm_gates = {"lstm_gates", 1, DY_OP_BWD_ASSIGN, gates_dim, gates_fwd, gates_bwd};
 
 dy_expr dy_lstm_gates(dy_expr a) { return dy_apply(&op_lstm_gates, &a, 1, NULL); }
 
@@ -171,14 +181,16 @@ static int lstmh_dim(dy_graph *g, dy_node *n) {
   return set_out(g, n, h);
 }
 
+DY_VM_CLONE_VOID(lstmh_fwd_loop, (const dy_real *restrict go, const dy_real *restrict cv, dy_real *restrict y, size_t h),
+                 (go, cv, y, h)) {
+  for (size_t j = 0; j < h; j++) y[j] = go[j] * fast_tanh(cv[j]);
+}
+
 static void lstmh_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *c = dy_arg(g, n, 1);
   size_t h = dy_dim_per_batch(n->dim), sa = bstride(a), sc = bstride(c);
-  for (uint32_t k = 0; k < n->dim.bd; k++) {
-    const dy_real *go = a->val + k * sa + 2 * h, *cv = c->val + k * sc;
-    dy_real *y = n->val + k * h;
-    for (size_t j = 0; j < h; j++) y[j] = go[j] * fast_tanh(cv[j]);
-  }
+  for (uint32_t k = 0; k < n->dim.bd; k++)
+    lstmh_fwd_loop(a->val + k * sa + 2 * h, c->val + k * sc, n->val + k * h, h);
 }
 
 /* d o += dh tanh(c); d c += dh o (1 - tanh(c)^2), with tanh(c) = h / o read
@@ -228,7 +240,8 @@ static int gru_dim(dy_graph *g, dy_node *n) {
 }
 
 /* The gates of batch element k: r, u, n (each h) into s. */
-static void gru_gates(const dy_real *p, const dy_real *q, size_t h, dy_real *s) {
+DY_VM_CLONE_VOID(gru_gates, (const dy_real *restrict p, const dy_real *restrict q, size_t h, dy_real *restrict s),
+                 (p, q, h, s)) {
   dy_real *r = s, *u = s + h, *nn = s + 2 * h;
   for (size_t j = 0; j < h; j++) {
     r[j] = sigm(p[j] + q[j]);
