@@ -194,7 +194,29 @@ static void lstmh_fwd(dy_graph *g, dy_node *n) {
 }
 
 /* d o += dh tanh(c); d c += dh o (1 - tanh(c)^2), with tanh(c) = h / o read
- * back from the output (o = sigmoid(.) > 0; recomputed when o underflows). */
+ * back from the output (o = sigmoid(.) > 0; recomputed when o underflows).
+ * Branch-free (both computed, one selected) so that the loop vectorises. */
+#if DY_USE_DOUBLE
+#define LSTMH_SEL(c, a, b) ((c) ? (a) : (b))
+#else
+#define LSTMH_SEL(c, a, b) dy_vsel((c), (a), (b))
+#endif
+DY_VM_CLONE_VOID(lstmh_bwd_loop,
+                 (const dy_real *restrict go, const dy_real *restrict cv, const dy_real *restrict dh,
+                  const dy_real *restrict y, dy_real *restrict d, size_t h, int wrt_o),
+                 (go, cv, dh, y, d, h, wrt_o)) {
+  if (wrt_o)
+    for (size_t j = 0; j < h; j++) {
+      dy_real t = LSTMH_SEL(go[j] > (dy_real)1e-20, y[j] / go[j], fast_tanh(cv[j]));
+      d[j] += dh[j] * t;
+    }
+  else
+    for (size_t j = 0; j < h; j++) {
+      dy_real t = LSTMH_SEL(go[j] > (dy_real)1e-20, y[j] / go[j], fast_tanh(cv[j]));
+      d[j] += dh[j] * go[j] * (1 - t * t);
+    }
+}
+
 static void lstmh_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_node *a = dy_arg(g, n, 0), *c = dy_arg(g, n, 1);
   size_t h = dy_dim_per_batch(n->dim), sa = bstride(a), sc = bstride(c);
@@ -202,10 +224,7 @@ static void lstmh_bwd(dy_graph *g, dy_node *n, uint32_t i) {
     const dy_real *go = a->val + k * sa + 2 * h, *cv = c->val + k * sc, *dh = n->grad + k * h;
     const dy_real *y = n->val + k * h;
     dy_real *d = i == 0 ? a->grad + k * sa + 2 * h : c->grad + k * sc;
-    for (size_t j = 0; j < h; j++) {
-      dy_real t = go[j] > (dy_real)1e-20 ? y[j] / go[j] : fast_tanh(cv[j]);
-      d[j] += i == 0 ? dh[j] * t : dh[j] * go[j] * (1 - t * t);
-    }
+    lstmh_bwd_loop(go, cv, dh, y, d, h, i == 0);
   }
 }
 
