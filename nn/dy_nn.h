@@ -215,7 +215,10 @@ double dy_trainer_last_grad_norm(const dy_trainer *t);
  * went to which set, never on thread timing (bitwise the same on every run).
  * It is the sum of the examples' gradients, like a minibatch (scale the
  * losses for an average), equal up to rounding to processing the examples
- * one after another into the model (a set first sums its own examples). Model
+ * one after another into the model (a set first sums its own examples). One
+ * thread may keep its graph on the model itself (no set): after an update the
+ * model's gradients are zero, so this gives bitwise the same result with one
+ * merge less (n threads: n - 1 sets). Model
  * additions after a set is made invalidate it (a graph error names it). */
 /* A gradient set for m (all zero); NULL if out of memory. */
 dy_grad_set *dy_grad_set_new(dy_model *m);

@@ -557,7 +557,7 @@ static void *pjob_run(void *a) {
 }
 
 /* values after PSTEPS steps: mode 0 sequential into the model, 1 sets in one
- * thread, 2 sets in two threads */
+ * thread, 2 sets in two threads, 3 two threads, the first on the model */
 static void prun(int mode, dy_real *out) {
   ptoy p;
   ptoy_make(&p);
@@ -565,7 +565,7 @@ static void prun(int mode, dy_real *out) {
   dy_grad_set *gs[2] = {dy_grad_set_new(p.m), dy_grad_set_new(p.m)};
   ck_assert(gs[0] && gs[1]);
   if (mode) {
-    dy_graph_set_grads(g[0], gs[0]);
+    if (mode != 3) dy_graph_set_grads(g[0], gs[0]);
     dy_graph_set_grads(g[1], gs[1]);
   }
   for (int s = 0; s < PSTEPS; s++) {
@@ -586,9 +586,13 @@ static void prun(int mode, dy_real *out) {
       pthread_join(th, NULL);
     }
     /* the model's own gradients are untouched by graphs on sets */
-    for (uint32_t i = 0; i < PT * PE; i++) ck_assert(dy_param_grads(p.W)[i] == 0);
-    ck_assert_int_eq(dy_lookup_num_touched(p.E), 0);
-    ck_assert_int_eq(dy_trainer_update_sets(p.t, gs, 2), DY_OK);
+    if (mode != 3) {
+      for (uint32_t i = 0; i < PT * PE; i++) ck_assert(dy_param_grads(p.W)[i] == 0);
+      ck_assert_int_eq(dy_lookup_num_touched(p.E), 0);
+      ck_assert_int_eq(dy_trainer_update_sets(p.t, gs, 2), DY_OK);
+    } else {
+      ck_assert_int_eq(dy_trainer_update_sets(p.t, gs + 1, 1), DY_OK);
+    }
   }
   size_t n = dy_model_size(p.m);
   memcpy(out, dy_lookup_row(p.E, 0), PV * PE * sizeof(dy_real));
@@ -602,11 +606,13 @@ static void prun(int mode, dy_real *out) {
 
 START_TEST(grad_sets_deterministic) {
   enum { N = PV * PE + PT * PE + PT };
-  dy_real a[N], b[N], c1[N], c2[N];
+  dy_real a[N], b[N], c1[N], c2[N], d[N];
   prun(0, a);
   prun(1, b);
   prun(2, c1);
   prun(2, c2);
+  prun(3, d);
+  ck_assert_msg(memcmp(b, d, sizeof a) == 0, "the first thread on the model differs from sets");
   /* bitwise: the same sets in one or two threads, on every run */
   ck_assert_msg(memcmp(b, c1, sizeof a) == 0, "sets in two threads differ from sets in one thread");
   ck_assert_msg(memcmp(c1, c2, sizeof a) == 0, "two threaded runs differ");
