@@ -114,6 +114,7 @@ struct dy_graph {
   int train;
   dy_status status;
   int bwd_redirect;     /* dy_check_grad: variables get arena gradients */
+  void *nn_grads;       /* nn/: the dy_grad_set receiving parameter gradients (NULL: the model) */
   uint32_t last_root;   /* root of the last backward, or DY_INVALID_ID */
   uint64_t rng[2];
   uint64_t mallocs;

@@ -458,3 +458,16 @@ dy_status dy_trainer_update(dy_trainer *t) {
   t->steps++;
   return DY_OK;
 }
+
+dy_status dy_trainer_update_sets(dy_trainer *t, dy_grad_set *const *sets, uint32_t n) {
+  if (!t) return DY_EARG;
+  dy_model *m = t->m;
+  for (uint32_t i = 0; i < n; i++)
+    if (!sets || !sets[i] || sets[i]->m != m || sets[i]->size != m->size ||
+        sets[i]->nparams != m->nparams || sets[i]->nlookups != m->nlookups)
+      return dy_model_fail(m, DY_EARG, "update_sets: gradient set %u is %s", (unsigned)i,
+                           !sets || !sets[i] ? "NULL" : sets[i]->m != m ? "of another model"
+                                                      : "older than the model (parameters were added)");
+  for (uint32_t i = 0; i < n; i++) dy_grad_set_merge(m, sets[i]);
+  return dy_trainer_update(t);
+}
