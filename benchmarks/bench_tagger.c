@@ -8,10 +8,15 @@
  *     their tokens; wall clock and process CPU time;
  *   - then, if --epochs > 0, a FRESH model (same seed) trains --epochs full
  *     epochs over the shuffled training set and dev accuracy is reported.
+ * --threads N (data-parallel): N threads, each its own graph and gradient set
+ * (dy_grad_set, nn/dy_nn.h), take N consecutive sentences; then one update
+ * sums their gradients (synchronous, deterministic for a seed). With N = 1 it
+ * is the plain per-sentence loop.
  * Without UD EWT (../shared/data or --train/--dev) it uses the built-in
  * generated tagging language (data=synthetic in the RESULT line).
  * RESULT task=tagger rnn= bi= trainer= chars= words_per_sec= words_per_cpu_sec=
- *        dev_acc= dev_unk_acc= timed_words= epochs= data= */
+ *        dev_acc= dev_unk_acc= timed_words= epochs= data= threads= */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,11 +44,114 @@ static dy_trainer *make_trainer(dy_model *m, const char *name, double lr) {
   return NULL;
 }
 
+/* ============================================ data-parallel training */
+#define MAX_THREADS 16
+
+typedef struct par par;
+typedef struct {
+  par *p;
+  uint32_t k;             /* thread index */
+  dy_graph *g;
+  dy_grad_set *set;       /* NULL for thread 0: it uses the model itself */
+  size_t sent;            /* sentence to process, or SIZE_MAX */
+  size_t words;
+  dy_status st;
+} worker;
+
+struct par {
+  dy_tagger *t;
+  const dy_corpus *c;
+  uint32_t n;
+  pthread_barrier_t start, done;
+  int quit;
+  worker w[MAX_THREADS];
+};
+
+static void work_one(worker *w) {
+  w->st = DY_OK;
+  w->words = 0;
+  if (w->sent == SIZE_MAX) return;
+  dy_graph_renew(w->g);
+  dy_tagger_sent s = dy_tagger_corpus_sent(w->p->c, w->sent, NULL);
+  dy_expr L = dy_tagger_loss(w->p->t, w->g, &s);
+  w->st = dy_backward(L);
+  w->words = s.n;
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  for (;;) {
+    pthread_barrier_wait(&w->p->start);
+    if (w->p->quit) return NULL;
+    work_one(w);
+    pthread_barrier_wait(&w->p->done);
+  }
+}
+
+/* Trains on the sentences order[0..n) (or 0..c->nsent in file order when
+ * order is NULL) with p->n threads, one update per group of p->n sentences. */
+static dy_status par_epoch(par *p, dy_trainer *tr, const dy_corpus *c, const size_t *order,
+                           dy_tagger_stats *st) {
+  memset(st, 0, sizeof *st);
+  p->c = c;
+  double w0 = bench_now();
+  dy_grad_set *sets[MAX_THREADS];
+  for (uint32_t k = 1; k < p->n; k++) sets[k - 1] = p->w[k].set;
+  for (size_t i = 0; i < c->nsent; i += p->n) {
+    for (uint32_t k = 0; k < p->n; k++)
+      p->w[k].sent = i + k < c->nsent ? (order ? order[i + k] : i + k) : SIZE_MAX;
+    pthread_barrier_wait(&p->start);
+    work_one(&p->w[0]);
+    pthread_barrier_wait(&p->done);
+    for (uint32_t k = 0; k < p->n; k++) {
+      if (p->w[k].st != DY_OK) {
+        fprintf(stderr, "tagger: thread %u: %s\n", (unsigned)k, dy_graph_error(p->w[k].g));
+        return p->w[k].st;
+      }
+      st->words += p->w[k].words;
+      st->sents += p->w[k].sent != SIZE_MAX;
+    }
+    dy_status u = dy_trainer_update_sets(tr, sets, p->n - 1);
+    if (u != DY_OK && u != DY_ENAN) return u;
+  }
+  st->seconds = bench_now() - w0;
+  return DY_OK;
+}
+
+static int par_start(par *p, dy_tagger *t, dy_model *m, uint32_t n) {
+  memset(p, 0, sizeof *p);
+  p->t = t;
+  p->n = n;
+  pthread_barrier_init(&p->start, NULL, n);
+  pthread_barrier_init(&p->done, NULL, n);
+  for (uint32_t k = 0; k < n; k++) {
+    p->w[k].p = p;
+    p->w[k].k = k;
+    p->w[k].g = dy_graph_new();
+    p->w[k].set = k ? dy_grad_set_new(m) : NULL;
+    if (!p->w[k].g || (k && !p->w[k].set)) return -1;
+    dy_graph_set_grads(p->w[k].g, p->w[k].set);
+  }
+  return 0;
+}
+
+static void par_stop(par *p, pthread_t *th) {
+  p->quit = 1;
+  pthread_barrier_wait(&p->start);
+  for (uint32_t k = 1; k < p->n; k++) pthread_join(th[k], NULL);
+  for (uint32_t k = 0; k < p->n; k++) {
+    dy_graph_free(p->w[k].g);
+    dy_grad_set_free(p->w[k].set);
+  }
+  pthread_barrier_destroy(&p->start);
+  pthread_barrier_destroy(&p->done);
+}
+
 static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
   char tb[1024], db[1024], err[512];
   const char *train = NULL, *dev = NULL, *trainer = "sgd", *rnn = "lstm";
   long bi = 1, chars = 0, emb = 128, hidden = 50, mlp = 32, tsents = 2000, warmup = 50, epochs = 1;
-  long seed = 1, min_count = 1, max_train = 0;
+  long seed = 1, min_count = 1, max_train = 0, threads = 1;
   double lr = 0;
   for (int i = 1; i < argc; i++) {
     int r;
@@ -63,9 +171,14 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
              (r = bench_opt_long(argc, argv, &i, "--seed", 0, &seed)) ||
              (r = bench_opt_long(argc, argv, &i, "--min-count", 1, &min_count)) ||
              (r = bench_opt_long(argc, argv, &i, "--max-train-sents", 0, &max_train)) ||
+             (r = bench_opt_long(argc, argv, &i, "--threads", 1, &threads)) ||
              (r = bench_opt_double(argc, argv, &i, "--lr", 0, &lr))) {
       if (r < 0) return 2;
     } else return bench_bad_option(ctx, argv[i]);
+  }
+  if (threads > MAX_THREADS) {
+    fprintf(stderr, "tagger: --threads at most %d\n", MAX_THREADS);
+    return 2;
   }
   dy_rnn_kind kind = !strcmp(rnn, "srnn") ? DY_SRNN : !strcmp(rnn, "gru") ? DY_GRU : DY_LSTM;
   if (strcmp(rnn, "srnn") && strcmp(rnn, "gru") && strcmp(rnn, "lstm")) {
@@ -127,6 +240,16 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
     dy_tagger *t = dy_tagger_new(m, &o, dy_vocab_size(words), dy_vocab_size(tags));
     dy_trainer *tr = t ? make_trainer(m, trainer, lr) : NULL;
     dy_graph *g = dy_graph_new();
+    par pstate, *pp = NULL; /* --threads > 1 */
+    pthread_t th[MAX_THREADS];
+    if (tr && threads > 1) {
+      pp = &pstate;
+      if (par_start(pp, t, m, (uint32_t)threads) != 0) {
+        fprintf(stderr, "tagger: out of memory for %ld threads\n", threads);
+        return 1;
+      }
+      for (long k = 1; k < threads; k++) pthread_create(&th[k], NULL, worker_main, &pp->w[k]);
+    }
     if (!tr) {
       fprintf(stderr, "tagger: %s\n", t ? "--trainer takes sgd, momentum, adagrad, rmsprop or adam" : dy_model_error(m));
       rc = 2;
@@ -139,9 +262,10 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
       timed.nsent = n1 - n0;
       dy_tagger_stats st;
       progress_ctx pc = {ctx, "timing"};
-      dy_status s = dy_tagger_train_epoch(t, g, tr, &head, NULL, &st, NULL, NULL);
+      dy_status s = pp ? par_epoch(pp, tr, &head, NULL, &st) : dy_tagger_train_epoch(t, g, tr, &head, NULL, &st, NULL, NULL);
       double c0 = bench_cpu_now(), w0 = bench_now();
-      if (s == DY_OK) s = dy_tagger_train_epoch(t, g, tr, &timed, NULL, &st, progress, &pc);
+      if (s == DY_OK)
+        s = pp ? par_epoch(pp, tr, &timed, NULL, &st) : dy_tagger_train_epoch(t, g, tr, &timed, NULL, &st, progress, &pc);
       double cpu = bench_cpu_now() - c0, wall = bench_now() - w0;
       bench_progress_done(ctx);
       if (s != DY_OK) {
@@ -157,7 +281,8 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
       for (long e = 1; e <= epochs && !rc; e++) {
         dy_tagger_shuffle(order, tc->nsent, (uint64_t)seed * 1000 + (uint64_t)e);
         progress_ctx pc = {ctx, "epoch"};
-        if (dy_tagger_train_epoch(t, g, tr, tc, order, &st, progress, &pc) != DY_OK) rc = 1;
+        if ((pp ? par_epoch(pp, tr, tc, order, &st) : dy_tagger_train_epoch(t, g, tr, tc, order, &st, progress, &pc)) != DY_OK)
+          rc = 1;
         bench_progress_done(ctx);
         if (!rc && dy_tagger_evaluate(t, g, dc, &st) == DY_OK) {
           acc = st.acc;
@@ -167,6 +292,7 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
       }
       free(order);
     }
+    if (pp) par_stop(pp, th);
     dy_graph_free(g);
     dy_trainer_free(tr);
     dy_tagger_free(t);
@@ -178,14 +304,15 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
     bench_row_str(ctx, "rnn", rnn);
     bench_row_int(ctx, "bi", bi);
     bench_row_str(ctx, "trainer", trainer);
+    bench_row_int(ctx, "threads", threads);
     bench_row_num(ctx, "words/s", wps);
     bench_row_num(ctx, "words/cpu_s", wpcs);
     bench_row_num(ctx, "dev_acc", acc);
     bench_row_end(ctx);
     bench_result(ctx,
                  "rnn=%s bi=%ld trainer=%s chars=%ld words_per_sec=%.0f words_per_cpu_sec=%.0f dev_acc=%.4f "
-                 "dev_unk_acc=%.4f timed_words=%zu epochs=%ld data=%s",
-                 rnn, bi, trainer, chars, wps, wpcs, acc, unk_acc, timed_words, epochs, data);
+                 "dev_unk_acc=%.4f timed_words=%zu epochs=%ld data=%s threads=%ld",
+                 rnn, bi, trainer, chars, wps, wpcs, acc, unk_acc, timed_words, epochs, data, threads);
   }
   dy_corpus_free(tc);
   dy_corpus_free(dc);
@@ -201,6 +328,7 @@ const bench_task bench_task_tagger = {
     "  --mlp N (32) --trainer sgd|momentum|adagrad|rmsprop|adam (sgd) --lr X (trainer default)\n"
     "  --train-sents N (2000 timed) --warmup N (50) --epochs N (1; 0 = timing only) --seed N (1)\n"
     "  --min-count N (1) --max-train-sents N (0 = all)\n"
+    "  --threads N (1): data-parallel, N sentences per update (one per thread)\n"
     "  RESULT keys: rnn bi trainer chars words_per_sec words_per_cpu_sec dev_acc dev_unk_acc\n"
-    "               timed_words epochs data\n",
+    "               timed_words epochs data threads\n",
     run_tagger};

@@ -116,6 +116,34 @@ START_TEST(overhead_quick) {
 }
 END_TEST
 
+/* The shared tasks tagger (1 and 2 threads), rnnlm, charlm (random windows
+ * and --stream) end with their documented RESULT keys. */
+START_TEST(shared_tasks_quick) {
+  const char *runs[][3] = {
+      {"tagger --quick", "tagger", "words_per_sec"},
+      {"tagger --quick --threads 2 --rnn gru --uni", "tagger", "words_per_sec"},
+      {"rnnlm --quick", "rnnlm", "words_per_sec"},
+      {"charlm --quick", "charlm", "chars_per_sec"},
+      {"charlm --quick --stream", "charlm", "chars_per_sec"},
+  };
+  for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+    int st = run_bench(runs[k][0], out, sizeof out);
+    if (st < 0) {
+      printf("bench: DY_BENCH not set (benchmarks not built): skipped\n");
+      return;
+    }
+    ck_assert_msg(st == 0, "dync-bench %s exited with %d:\n%s", runs[k][0], st, out);
+    result res[MAX_RES];
+    ck_assert_int_eq(parse_results(out, runs[k][1], res, MAX_RES), 1);
+    num(&res[0], runs[k][2], 1);
+    ck_assert_ptr_nonnull(get(&res[0], "data"));
+    if (!strcmp(runs[k][1], "rnnlm")) num(&res[0], "valid_ppl", 1);
+    if (!strcmp(runs[k][1], "charlm")) num(&res[0], "valid_bpc", 1);
+    if (!strcmp(runs[k][1], "tagger")) ck_assert_ptr_nonnull(get(&res[0], "threads"));
+  }
+}
+END_TEST
+
 START_TEST(kernels_quick) {
   int st = run_bench("kernels --quick", out, sizeof out);
   if (st < 0) {
@@ -203,6 +231,7 @@ int main(void) {
   tcase_add_test(tc, overhead_quick);
   tcase_add_test(tc, kernels_quick);
   tcase_add_test(tc, csv_output);
+  tcase_add_test(tc, shared_tasks_quick);
   suite_add_tcase(s, tc);
   return t_run(s);
 }
