@@ -82,6 +82,8 @@ typedef struct dy_tagger_opts {
                                * Goldberg 2016): a training word seen c times
                                * becomes UNK with probability alpha / (alpha + c);
                                * needs dy_tagger_set_word_counts; 0 = off */
+  dy_real dropout;        /* variational dropout on the word RNN's inputs and
+                           * recurrent states (dy_rnn_set_dropout), 0 */
   dy_tagger_init init;    /* DY_TAGGER_INIT_TORCH */
   const char *name;       /* parameter sub-collection, "tagger" */
 } dy_tagger_opts;

@@ -96,6 +96,7 @@ static int opts_ok(const dy_tagger_opts *o) {
   if (o->chars && (!o->char_emb || !o->char_hidden)) return 0;
   if (!(o->word_dropout >= 0 && o->word_dropout < 1)) return 0;
   if (!(o->word_dropout_alpha >= 0 && o->word_dropout_alpha < 1e30)) return 0;
+  if (!(o->dropout >= 0 && o->dropout < 1)) return 0;
   if (o->init != DY_TAGGER_INIT_TORCH && o->init != DY_TAGGER_INIT_GLOROT) return 0;
   return 1;
 }
@@ -138,6 +139,9 @@ dy_tagger *dy_tagger_new(dy_model *m, const dy_tagger_opts *o, uint32_t nwords, 
       out = o->hidden;
     }
   }
+  if (ok && o->dropout > 0)
+    ok = (t->bi ? dy_birnn_set_dropout(t->bi, o->dropout, o->dropout)
+                : dy_rnn_set_dropout(t->uni, o->dropout, o->dropout)) == DY_OK;
   if (ok) {
     double k1 = 1.0 / sqrt((double)out), k2 = 1.0 / sqrt((double)o->mlp);
     dy_init wH = torch ? dy_init_uniform(-k1, k1) : dy_init_glorot();
@@ -572,11 +576,11 @@ dy_status dy_tagger_save(const dy_tagger *t, const dy_vocab *words, const dy_voc
   }
   const dy_tagger_opts *o = &t->o;
   fprintf(f, "dync-tagger 1\nname %s\nrnn %s\nbidirectional %d\nlayers %u\nemb %u\nhidden %u\nmlp %u\n"
-             "chars %d\nchar_emb %u\nchar_hidden %u\nword_dropout %.17g\nword_dropout_alpha %.17g\ninit %s\n"
+             "chars %d\nchar_emb %u\nchar_hidden %u\nword_dropout %.17g\nword_dropout_alpha %.17g\ndropout %.17g\ninit %s\n"
              "words %u\ntags %u\n",
           t->name, kind_name(o->rnn), o->bidirectional ? 1 : 0, (unsigned)o->layers, (unsigned)o->emb,
           (unsigned)o->hidden, (unsigned)o->mlp, o->chars ? 1 : 0, (unsigned)o->char_emb,
-          (unsigned)o->char_hidden, (double)o->word_dropout, (double)o->word_dropout_alpha, o->init == DY_TAGGER_INIT_TORCH ? "torch" : "glorot",
+          (unsigned)o->char_hidden, (double)o->word_dropout, (double)o->word_dropout_alpha, (double)o->dropout, o->init == DY_TAGGER_INIT_TORCH ? "torch" : "glorot",
           (unsigned)t->nwords, (unsigned)t->ntags);
   if (fclose(f) != 0) {
     set_err(err, n, "%s: %s", po, strerror(errno));
@@ -635,6 +639,9 @@ static int read_opts(const char *po, dy_tagger_opts *o, char *name, size_t nname
       if (!strcmp(val, "torch")) o->init = DY_TAGGER_INIT_TORCH;
       else if (!strcmp(val, "glorot")) o->init = DY_TAGGER_INIT_GLOROT;
       else num = 0;
+    } else if (!strcmp(key, "dropout")) {
+      o->dropout = (dy_real)strtod(val, &end);
+      num = end && *end == 0;
     } else if (!strcmp(key, "word_dropout") || !strcmp(key, "word_dropout_alpha")) {
       dy_real v = (dy_real)strtod(val, &end);
       num = end && *end == 0;

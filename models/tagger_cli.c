@@ -34,6 +34,7 @@ static void usage(FILE *f) {
           "  --min-count K         words seen fewer than K times in training map to UNK [1]\n"
           "  --word-dropout P      replace training words by UNK with probability P [0]\n"
           "  --word-dropout-alpha A  a word seen c times becomes UNK with probability A/(A+c) [0]\n"
+          "  --dropout P           variational dropout on the RNN's inputs and states [0]\n"
           "  --init torch|glorot   initialisation [torch]\n"
           "  --quiet               no progress output\n");
 }
@@ -147,6 +148,11 @@ static int cmd_train(int argc, char **argv) {
       NEED_ARG();
       if (!parse_d(a, v, &d) || d < 0 || d >= 1) return die("--word-dropout wants a probability in [0, 1)"), 2;
       o.word_dropout = (dy_real)d;
+    }
+    else if (!strcmp(a, "--dropout")) {
+      NEED_ARG();
+      if (!parse_d(a, v, &d) || d < 0 || d >= 1) return die("--dropout wants a probability in [0, 1)"), 2;
+      o.dropout = (dy_real)d;
     }
     else if (!strcmp(a, "--word-dropout-alpha")) {
       NEED_ARG();

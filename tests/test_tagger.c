@@ -449,6 +449,9 @@ START_TEST(empty_unknown_and_bad_sentences) {
   dy_tagger_opts bad = o;
   bad.word_dropout = 1;
   ck_assert_ptr_null(dy_tagger_new(m, &bad, 10, 4));
+  bad = o;
+  bad.dropout = -0.5;
+  ck_assert_ptr_null(dy_tagger_new(m, &bad, 10, 4));
   ck_assert_ptr_null(dy_tagger_new(m, &o, 0, 4));
   ck_assert_ptr_null(dy_tagger_new(m, &o, 10, 0));
   /* the same name twice in one model: refused by the model */
@@ -482,6 +485,7 @@ START_TEST(save_load_same_predictions) {
   o.char_hidden = 6;
   o.name = "pos";
   o.word_dropout_alpha = (dy_real)0.25;
+  o.dropout = (dy_real)0.3;
   dy_tagger *t = dy_tagger_new(m, &o, dy_vocab_size(d.W), dy_vocab_size(d.T));
   ck_assert_ptr_nonnull(t);
   ck_assert_int_eq(dy_tagger_set_word_counts(t, d.W), DY_OK);
@@ -505,6 +509,7 @@ START_TEST(save_load_same_predictions) {
   ck_assert_int_eq(dy_tagger_get_opts(t2)->chars, 1);
   ck_assert_uint_eq(dy_tagger_get_opts(t2)->char_hidden, 6);
   ck_close(dy_tagger_get_opts(t2)->word_dropout_alpha, 0.25, 0);
+  ck_close(dy_tagger_get_opts(t2)->dropout, 0.3, 1e-7);
   ck_assert_uint_eq(dy_vocab_size(W2), dy_vocab_size(d.W));
   ck_assert_str_eq(dy_vocab_str(T2, 3), dy_vocab_str(d.T, 3));
   dy_graph *g = dy_graph_new();
