@@ -37,7 +37,9 @@ void dy_scal(size_t n, dy_real a, dy_real *x);
 /* y += x. */
 void dy_vadd(size_t n, const dy_real *x, dy_real *y);
 
-/* Name of the product backend in use ("builtin" or "openblas"/"cblas"). */
+/* Name of the product backend in use ("builtin" or "openblas"/"cblas"). With
+ * OpenBLAS, the first product sets it to one thread unless OPENBLAS_NUM_THREADS
+ * or OMP_NUM_THREADS is set (threaded BLAS only slows small per-example graphs). */
 const char *dy_kernels_backend(void);
 
 /* The built-in kernels of one instruction set, with the contracts of the

@@ -264,9 +264,23 @@ static const dy_kernel_table *pick_table(void) {
   return &table_generic;
 }
 
+#if DY_HAVE_BLAS
+void openblas_set_num_threads(int n);
+#pragma weak openblas_set_num_threads
+#endif
+
 static _Atomic(const dy_kernel_table *) kern_best;
 static pthread_once_t kern_once = PTHREAD_ONCE_INIT;
-static void kern_init(void) { atomic_store_explicit(&kern_best, pick_table(), memory_order_release); }
+static void kern_init(void) {
+#if DY_HAVE_BLAS
+  /* dync's graphs are small and per example: a threaded BLAS spends its time
+   * waking and parking threads (17% in sched_yield on the tagger). One BLAS
+   * thread unless the user chose otherwise through the environment. */
+  if (openblas_set_num_threads && !getenv("OPENBLAS_NUM_THREADS") && !getenv("OMP_NUM_THREADS"))
+    openblas_set_num_threads(1);
+#endif
+  atomic_store_explicit(&kern_best, pick_table(), memory_order_release);
+}
 
 /* The chosen table: one acquire load after the first call. */
 static inline const dy_kernel_table *kern(void) {
