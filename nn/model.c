@@ -1,0 +1,671 @@
+/* Models: parameters and lookup tables in one flat value buffer and one flat
+ * gradient buffer, names (scoped, hashed), the initialisers and their RNG, and
+ * the graph nodes that put parameters into a graph.
+ *
+ * Layout: every parameter and lookup owns the range [off, off + size) of
+ * m->vals and m->grads, in order of addition. The buffers grow (by doubling)
+ * as parameters are added, so parameters keep offsets, never pointers; a
+ * pointer from dy_param_values() or a graph node built before a later
+ * dy_model_add_* may be stale.
+ *
+ * Lookup rows touched by backward are recorded by a per-row flag plus a list
+ * (O(1) per touch, duplicates ignored); trainers update and clear only those.
+ * Invariant: the gradient of a row that is not in the touched list is zero
+ * (as long as the caller does not write into it by hand). */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "nn_internal.h"
+#include "dy_kernels.h"
+
+/* ============================================================ memory, errors */
+
+void *dy_model_alloc(dy_model *m, size_t n) { return m->alloc.alloc(m->alloc.ctx, n ? n : 1); }
+void dy_model_free_mem(dy_model *m, void *p) {
+  if (p) m->alloc.free(m->alloc.ctx, p);
+}
+
+dy_status dy_model_fail(dy_model *m, dy_status st, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->err, sizeof m->err, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+const char *dy_model_error(const dy_model *m) { return m && m->err[0] ? m->err : NULL; }
+
+dy_model *dy_model_new_with(uint64_t seed, const dy_allocator *alloc) {
+  if (!alloc) alloc = dy_allocator_default();
+  dy_model *m = alloc->alloc(alloc->ctx, sizeof *m);
+  if (!m) return NULL;
+  memset(m, 0, sizeof *m);
+  m->alloc = *alloc;
+  m->rng = dy_mix64(seed);
+  return m;
+}
+
+dy_model *dy_model_new(uint64_t seed) { return dy_model_new_with(seed, NULL); }
+
+void dy_model_free(dy_model *m) {
+  if (!m) return;
+  for (uint32_t i = 0; i < m->nparams; i++) {
+    dy_model_free_mem(m, m->params[i]->name);
+    dy_model_free_mem(m, m->params[i]);
+  }
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    dy_lookup *l = m->lookups[i];
+    dy_model_free_mem(m, l->name);
+    dy_model_free_mem(m, l->flag);
+    dy_model_free_mem(m, l->touched);
+    dy_model_free_mem(m, l);
+  }
+  dy_model_free_mem(m, m->params);
+  dy_model_free_mem(m, m->lookups);
+  dy_model_free_mem(m, m->vals);
+  dy_model_free_mem(m, m->grads);
+  dy_model_free_mem(m, m->hash);
+  dy_allocator a = m->alloc;
+  a.free(a.ctx, m);
+}
+
+/* ==================================================================== names */
+
+static uint32_t name_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
+
+static const char *entry_name(const dy_model *m, uint32_t e) {
+  uint32_t i = (e - 1) >> 1;
+  return ((e - 1) & 1) ? m->lookups[i]->name : m->params[i]->name;
+}
+
+/* The hash slot of name: its entry, or the empty slot where it would go. */
+static uint32_t *hash_slot(const dy_model *m, const char *name) {
+  uint32_t mask = m->hcap - 1, i = name_hash(name) & mask;
+  while (m->hash[i] && strcmp(entry_name(m, m->hash[i]), name) != 0) i = (i + 1) & mask;
+  return &m->hash[i];
+}
+
+static uint32_t find_entry(const dy_model *m, const char *name) {
+  if (!m || !name || !m->hcap) return 0;
+  return *hash_slot(m, name);
+}
+
+/* Makes room for one more name (load factor <= 1/2). */
+static int hash_reserve(dy_model *m) {
+  uint32_t n = m->nparams + m->nlookups + 1;
+  if (m->hcap && n * 2 <= m->hcap) return 0;
+  uint32_t nc = m->hcap ? m->hcap * 2 : 64;
+  while (n * 2 > nc) nc *= 2;
+  uint32_t *h = dy_model_alloc(m, (size_t)nc * sizeof *h);
+  if (!h) return -1;
+  memset(h, 0, (size_t)nc * sizeof *h);
+  uint32_t *old = m->hash;
+  m->hash = h;
+  m->hcap = nc;
+  for (uint32_t i = 0; i < m->nparams; i++) *hash_slot(m, m->params[i]->name) = 1 + (i << 1);
+  for (uint32_t i = 0; i < m->nlookups; i++) *hash_slot(m, m->lookups[i]->name) = 1 + ((i << 1) | 1);
+  dy_model_free_mem(m, old);
+  return 0;
+}
+
+dy_status dy_model_push(dy_model *m, const char *name) {
+  if (!m) return DY_EARG;
+  if (!name || !name[0]) return dy_model_fail(m, DY_EARG, "dy_model_push: empty scope name");
+  if (m->depth >= sizeof m->scope_stack / sizeof m->scope_stack[0])
+    return dy_model_fail(m, DY_EARG, "dy_model_push('%s'): scopes nested deeper than %u", name,
+                         (unsigned)(sizeof m->scope_stack / sizeof m->scope_stack[0]));
+  size_t n = strlen(name);
+  if (m->scope_len + n + 1 > DY_NAME_MAX)
+    return dy_model_fail(m, DY_EARG, "dy_model_push('%s'): scope longer than %u bytes", name,
+                         DY_NAME_MAX);
+  m->scope_stack[m->depth++] = m->scope_len;
+  memcpy(m->scope + m->scope_len, name, n);
+  m->scope_len += (uint32_t)n;
+  m->scope[m->scope_len++] = '/';
+  m->scope[m->scope_len] = 0;
+  return DY_OK;
+}
+
+void dy_model_pop(dy_model *m) {
+  if (!m || !m->depth) return;
+  m->scope_len = m->scope_stack[--m->depth];
+  m->scope[m->scope_len] = 0;
+}
+
+/* scope + name into a new string, checked; NULL with the error set. */
+static char *full_name(dy_model *m, const char *name, int scoped) {
+  if (!name || !name[0]) {
+    dy_model_fail(m, DY_EARG, "parameter name is empty");
+    return NULL;
+  }
+  size_t sl = scoped ? m->scope_len : 0, n = strlen(name);
+  if (sl + n > DY_NAME_MAX) {
+    dy_model_fail(m, DY_EARG, "parameter name '%.64s...' is longer than %u bytes", name, DY_NAME_MAX);
+    return NULL;
+  }
+  char *s = dy_model_alloc(m, sl + n + 1);
+  if (!s) {
+    dy_model_fail(m, DY_ENOMEM, "out of memory for the name of parameter '%s'", name);
+    return NULL;
+  }
+  memcpy(s, m->scope, sl);
+  memcpy(s + sl, name, n + 1);
+  if (find_entry(m, s)) {
+    dy_model_fail(m, DY_EARG, "a parameter named '%s' already exists", s);
+    dy_model_free_mem(m, s);
+    return NULL;
+  }
+  return s;
+}
+
+/* ================================================================ storage */
+
+/* Makes room for n more scalars (values and gradients, zeroed). */
+static int storage_reserve(dy_model *m, size_t n, const char *name) {
+  if (n > SIZE_MAX / (2 * sizeof(dy_real)) - m->size) {
+    dy_model_fail(m, DY_ENOMEM, "parameter '%s': model too large", name);
+    return -1;
+  }
+  size_t need = m->size + n;
+  if (need <= m->cap) return 0;
+  /* double for small additions, fit exactly a big one (an embedding table) */
+  size_t nc = m->cap ? (m->cap > SIZE_MAX / 4 ? need : m->cap * 2) : 1024;
+  if (nc < need) nc = need;
+  dy_real *v = dy_model_alloc(m, nc * sizeof(dy_real));
+  dy_real *g = v ? dy_model_alloc(m, nc * sizeof(dy_real)) : NULL;
+  if (!g) {
+    dy_model_free_mem(m, v);
+    dy_model_fail(m, DY_ENOMEM, "out of memory adding parameter '%s' (%zu scalars)", name, n);
+    return -1;
+  }
+  if (m->size) {
+    memcpy(v, m->vals, m->size * sizeof(dy_real));
+    memcpy(g, m->grads, m->size * sizeof(dy_real));
+  }
+  memset(v + m->size, 0, (nc - m->size) * sizeof(dy_real));
+  memset(g + m->size, 0, (nc - m->size) * sizeof(dy_real));
+  dy_model_free_mem(m, m->vals);
+  dy_model_free_mem(m, m->grads);
+  m->vals = v;
+  m->grads = g;
+  m->cap = nc;
+  return 0;
+}
+
+dy_status dy_model_reserve(dy_model *m, size_t n) {
+  return storage_reserve(m, n > m->size ? n - m->size : 0, "(reserve)") ? DY_ENOMEM : DY_OK;
+}
+
+/* Grows an array of pointers by one slot. */
+static int ptrs_reserve(dy_model *m, void ***arr, uint32_t n, uint32_t *cap) {
+  if (n < *cap) return 0;
+  uint32_t nc = *cap ? *cap * 2 : 16;
+  void **a = dy_model_alloc(m, (size_t)nc * sizeof *a);
+  if (!a) return -1;
+  if (n) memcpy(a, *arr, (size_t)n * sizeof *a);
+  dy_model_free_mem(m, *arr);
+  *arr = a;
+  *cap = nc;
+  return 0;
+}
+
+static int dim_valid(dy_model *m, dy_dim d, const char *name, const char *what) {
+  char db[64];
+  if (d.bd != 1 || !dy_dim_ok(d))
+    return dy_model_fail(m, DY_EARG, "%s '%s': invalid dim %s (need 1-4 dims, each >= 1, batch 1)",
+                         what, name, dy_dim_str(d, db, sizeof db)),
+           0;
+  return 1;
+}
+
+static dy_param *add_param(dy_model *m, char *fn, dy_dim d) {
+  if (hash_reserve(m) || ptrs_reserve(m, (void ***)&m->params, m->nparams, &m->cap_params) ||
+      storage_reserve(m, dy_dim_size(d), fn)) {
+    if (!m->err[0] || strstr(m->err, fn) == NULL)
+      dy_model_fail(m, DY_ENOMEM, "out of memory adding parameter '%s'", fn);
+    dy_model_free_mem(m, fn);
+    return NULL;
+  }
+  dy_param *p = dy_model_alloc(m, sizeof *p);
+  if (!p) {
+    dy_model_fail(m, DY_ENOMEM, "out of memory adding parameter '%s'", fn);
+    dy_model_free_mem(m, fn);
+    return NULL;
+  }
+  memset(p, 0, sizeof *p);
+  p->m = m;
+  p->name = fn;
+  p->dim = d;
+  p->size = dy_dim_size(d);
+  p->off = m->size;
+  p->index = m->nparams;
+  m->size += p->size;
+  m->params[m->nparams++] = p;
+  *hash_slot(m, fn) = 1 + (p->index << 1);
+  return p;
+}
+
+static dy_lookup *add_lookup(dy_model *m, char *fn, uint32_t rows, dy_dim d) {
+  size_t rs = dy_dim_size(d);
+  if (rows > SIZE_MAX / 2 / sizeof(dy_real) / rs) {
+    dy_model_fail(m, DY_ENOMEM, "lookup '%s': %u rows of %zu are too many", fn, (unsigned)rows, rs);
+    dy_model_free_mem(m, fn);
+    return NULL;
+  }
+  dy_lookup *l = NULL;
+  uint8_t *flag = NULL;
+  uint32_t *touched = NULL;
+  if (hash_reserve(m) || ptrs_reserve(m, (void ***)&m->lookups, m->nlookups, &m->cap_lookups) ||
+      !(l = dy_model_alloc(m, sizeof *l)) || !(flag = dy_model_alloc(m, rows)) ||
+      !(touched = dy_model_alloc(m, (size_t)rows * sizeof *touched)) ||
+      storage_reserve(m, (size_t)rows * rs, fn)) {
+    dy_model_free_mem(m, l);
+    dy_model_free_mem(m, flag);
+    dy_model_free_mem(m, touched);
+    dy_model_fail(m, DY_ENOMEM, "out of memory adding lookup '%s' (%u rows of %zu)", fn,
+                  (unsigned)rows, rs);
+    dy_model_free_mem(m, fn);
+    return NULL;
+  }
+  memset(l, 0, sizeof *l);
+  memset(flag, 0, rows);
+  l->m = m;
+  l->name = fn;
+  l->dim = d;
+  l->rows = rows;
+  l->row_size = rs;
+  l->off = m->size;
+  l->row_base = m->total_rows;
+  l->index = m->nlookups;
+  l->flag = flag;
+  l->touched = touched;
+  m->size += (size_t)rows * rs;
+  m->total_rows += rows;
+  m->lookups[m->nlookups++] = l;
+  *hash_slot(m, fn) = 1 + ((l->index << 1) | 1);
+  return l;
+}
+
+/* ============================================================ initialisers */
+/* RNG: splitmix64 over a counter (integer only, identical on every machine).
+ * Uniform doubles take the top 53 bits; normals use Marsaglia's polar method
+ * (only sqrt, correctly rounded by IEEE 754, and log). */
+
+static uint64_t rng_next(dy_model *m) { return dy_mix64(m->rng++); }
+static double rng_unif(dy_model *m) { return (double)(rng_next(m) >> 11) * 0x1.0p-53; }
+static double rng_normal(dy_model *m) {
+  for (;;) {
+    double u = 2 * rng_unif(m) - 1, v = 2 * rng_unif(m) - 1, s = u * u + v * v;
+    if (s > 0 && s < 1) return u * sqrt(-2 * log(s) / s);
+  }
+}
+
+/* Fills x (r, c) row-major with a random matrix of orthonormal rows (r <= c)
+ * or columns (r > c), times gain: modified Gram-Schmidt, run twice, over
+ * normal vectors in double. */
+static int init_orthogonal(dy_model *m, dy_real *x, size_t r, size_t c, double gain, const char *name) {
+  size_t k = r < c ? r : c, n = r < c ? c : r;
+  double *v = dy_model_alloc(m, k * n * sizeof(double));
+  if (!v) return dy_model_fail(m, DY_ENOMEM, "'%s': out of memory for the orthogonal initialiser", name), -1;
+  for (size_t i = 0; i < k; i++) {
+    double *vi = v + i * n;
+    for (int tries = 0;; tries++) {
+      for (size_t j = 0; j < n; j++) vi[j] = rng_normal(m);
+      for (int pass = 0; pass < 2; pass++)
+        for (size_t p = 0; p < i; p++) {
+          const double *vp = v + p * n;
+          double d = 0;
+          for (size_t j = 0; j < n; j++) d += vi[j] * vp[j];
+          for (size_t j = 0; j < n; j++) vi[j] -= d * vp[j];
+        }
+      double s = 0;
+      for (size_t j = 0; j < n; j++) s += vi[j] * vi[j];
+      s = sqrt(s);
+      if (s > 1e-6 || tries > 100) {
+        for (size_t j = 0; j < n; j++) vi[j] /= s;
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < r; i++)
+    for (size_t j = 0; j < c; j++)
+      x[i * c + j] = (dy_real)(gain * (r <= c ? v[i * n + j] : v[j * n + i]));
+  dy_model_free_mem(m, v);
+  return 0;
+}
+
+/* Initialises x: n scalars seen as the dims d (a parameter) or, for a lookup
+ * (rows > 0), as `rows` rows of dim d. */
+static int init_fill(dy_model *m, dy_init in, dy_real *x, dy_dim d, uint32_t rows, const char *name) {
+  size_t per = dy_dim_size(d), n = per * (rows ? rows : 1);
+  /* matrix view for identity / orthogonal */
+  size_t mr = rows ? rows : d.d[0], mc = rows ? per : (d.nd >= 2 ? per / d.d[0] : 1);
+  switch (in.kind) {
+    case DY_INIT_GLOROT: {
+      /* DyNet's rule over the k dims of a parameter (of one row for a lookup):
+       * bound = gain * sqrt(3k / sum of dims); a matrix (r,c): sqrt(6/(r+c)),
+       * a vector {n}: sqrt(3/n). */
+      double gain = in.a > 0 ? in.a : 1, sum = 0;
+      for (uint32_t i = 0; i < d.nd; i++) sum += d.d[i];
+      double b = gain * sqrt(3.0 * d.nd / sum);
+      for (size_t i = 0; i < n; i++) x[i] = (dy_real)((2 * rng_unif(m) - 1) * b);
+      return 0;
+    }
+    case DY_INIT_UNIFORM:
+      if (!(in.a <= in.b) || !isfinite(in.a) || !isfinite(in.b))
+        return dy_model_fail(m, DY_EARG, "'%s': uniform initialiser needs lo <= hi (got %g, %g)",
+                             name, in.a, in.b), -1;
+      for (size_t i = 0; i < n; i++) x[i] = (dy_real)(in.a + (in.b - in.a) * rng_unif(m));
+      return 0;
+    case DY_INIT_NORMAL:
+      if (!(in.b >= 0) || !isfinite(in.a) || !isfinite(in.b))
+        return dy_model_fail(m, DY_EARG, "'%s': normal initialiser needs a finite mean and std >= 0 "
+                             "(got %g, %g)", name, in.a, in.b), -1;
+      for (size_t i = 0; i < n; i++) x[i] = (dy_real)(in.a + in.b * rng_normal(m));
+      return 0;
+    case DY_INIT_CONST:
+      for (size_t i = 0; i < n; i++) x[i] = (dy_real)in.a;
+      return 0;
+    case DY_INIT_IDENTITY:
+      if ((!rows && d.nd != 2) || mr != mc) {
+        char db[64];
+        return dy_model_fail(m, DY_EARG, "'%s': identity initialiser needs a square matrix, dim is %s%s",
+                             name, dy_dim_str(d, db, sizeof db), rows ? " per row" : ""), -1;
+      }
+      for (size_t i = 0; i < n; i++) x[i] = 0;
+      for (size_t i = 0; i < mr; i++) x[i * mc + i] = 1;
+      return 0;
+    case DY_INIT_ORTHOGONAL:
+      if (!rows && d.nd != 2) {
+        char db[64];
+        return dy_model_fail(m, DY_EARG, "'%s': orthogonal initialiser needs a matrix, dim is %s",
+                             name, dy_dim_str(d, db, sizeof db)), -1;
+      }
+      return init_orthogonal(m, x, mr, mc, in.a > 0 ? in.a : 1, name);
+  }
+  return dy_model_fail(m, DY_EARG, "'%s': unknown initialiser kind %d", name, (int)in.kind), -1;
+}
+
+/* Undoes the last addition (after a failed initialiser). */
+static void drop_last_param(dy_model *m) {
+  dy_param *p = m->params[--m->nparams];
+  m->size = p->off;
+  memset(m->vals + p->off, 0, p->size * sizeof(dy_real));
+  /* rebuild the name index without it (deletion under linear probing) */
+  uint32_t *old = m->hash;
+  m->hash = NULL;
+  m->hcap = 0;
+  dy_model_free_mem(m, p->name);
+  dy_model_free_mem(m, p);
+  dy_model_free_mem(m, old);
+  hash_reserve(m); /* rebuilds; cannot leave the model without an index unless OOM */
+}
+
+static void drop_last_lookup(dy_model *m) {
+  dy_lookup *l = m->lookups[--m->nlookups];
+  m->size = l->off;
+  m->total_rows = l->row_base;
+  memset(m->vals + l->off, 0, (size_t)l->rows * l->row_size * sizeof(dy_real));
+  uint32_t *old = m->hash;
+  m->hash = NULL;
+  m->hcap = 0;
+  dy_model_free_mem(m, l->name);
+  dy_model_free_mem(m, l->flag);
+  dy_model_free_mem(m, l->touched);
+  dy_model_free_mem(m, l);
+  dy_model_free_mem(m, old);
+  hash_reserve(m);
+}
+
+dy_param *dy_model_add_param_raw(dy_model *m, const char *name, dy_dim d) {
+  if (!m) return NULL;
+  if (!dim_valid(m, d, name ? name : "", "parameter")) return NULL;
+  char *fn = full_name(m, name, 0);
+  return fn ? add_param(m, fn, d) : NULL;
+}
+
+dy_lookup *dy_model_add_lookup_raw(dy_model *m, const char *name, uint32_t rows, dy_dim d) {
+  if (!m) return NULL;
+  if (!dim_valid(m, d, name ? name : "", "lookup")) return NULL;
+  if (rows == 0) return dy_model_fail(m, DY_EARG, "lookup '%s': zero rows", name), NULL;
+  char *fn = full_name(m, name, 0);
+  return fn ? add_lookup(m, fn, rows, d) : NULL;
+}
+
+dy_param *dy_model_add_param(dy_model *m, const char *name, dy_dim d, dy_init init) {
+  if (!m) return NULL;
+  if (!dim_valid(m, d, name ? name : "", "parameter")) return NULL;
+  char *fn = full_name(m, name, 1);
+  if (!fn) return NULL;
+  dy_param *p = add_param(m, fn, d);
+  if (!p) return NULL;
+  if (init_fill(m, init, m->vals + p->off, d, 0, p->name) != 0) {
+    drop_last_param(m);
+    return NULL;
+  }
+  return p;
+}
+
+dy_lookup *dy_model_add_lookup(dy_model *m, const char *name, uint32_t rows, dy_dim d, dy_init init) {
+  if (!m) return NULL;
+  if (!dim_valid(m, d, name ? name : "", "lookup")) return NULL;
+  if (rows == 0) return dy_model_fail(m, DY_EARG, "lookup '%s': zero rows", name ? name : ""), NULL;
+  char *fn = full_name(m, name, 1);
+  if (!fn) return NULL;
+  dy_lookup *l = add_lookup(m, fn, rows, d);
+  if (!l) return NULL;
+  if (init_fill(m, init, m->vals + l->off, d, rows, l->name) != 0) {
+    drop_last_lookup(m);
+    return NULL;
+  }
+  return l;
+}
+
+/* ================================================================ queries */
+
+dy_param *dy_model_find_param(const dy_model *m, const char *name) {
+  uint32_t e = find_entry(m, name);
+  return e && !((e - 1) & 1) ? m->params[(e - 1) >> 1] : NULL;
+}
+
+dy_lookup *dy_model_find_lookup(const dy_model *m, const char *name) {
+  uint32_t e = find_entry(m, name);
+  return e && ((e - 1) & 1) ? m->lookups[(e - 1) >> 1] : NULL;
+}
+
+uint32_t dy_model_num_params(const dy_model *m) { return m ? m->nparams : 0; }
+uint32_t dy_model_num_lookups(const dy_model *m) { return m ? m->nlookups : 0; }
+dy_param *dy_model_param_at(const dy_model *m, uint32_t i) { return m && i < m->nparams ? m->params[i] : NULL; }
+dy_lookup *dy_model_lookup_at(const dy_model *m, uint32_t i) { return m && i < m->nlookups ? m->lookups[i] : NULL; }
+size_t dy_model_size(const dy_model *m) { return m ? m->size : 0; }
+
+void dy_model_clear_touched(dy_model *m, int zero_rows) {
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    dy_lookup *l = m->lookups[i];
+    for (uint32_t k = 0; k < l->ntouched; k++) {
+      uint32_t r = l->touched[k];
+      l->flag[r] = 0;
+      if (zero_rows) memset(m->grads + l->off + (size_t)r * l->row_size, 0, l->row_size * sizeof(dy_real));
+    }
+    l->ntouched = 0;
+  }
+}
+
+void dy_model_zero_grads(dy_model *m) {
+  if (!m) return;
+  dy_model_clear_touched(m, 0);
+  if (m->size) memset(m->grads, 0, m->size * sizeof(dy_real));
+}
+
+double dy_model_grad_norm(const dy_model *m) {
+  if (!m) return 0;
+  double s = 0;
+  for (uint32_t i = 0; i < m->nparams; i++) s += dy_nn_sumsq(m->grads + m->params[i]->off, m->params[i]->size);
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    const dy_lookup *l = m->lookups[i];
+    for (uint32_t k = 0; k < l->ntouched; k++)
+      s += dy_nn_sumsq(m->grads + l->off + (size_t)l->touched[k] * l->row_size, l->row_size);
+  }
+  return sqrt(s);
+}
+
+/* ================================================================ accessors */
+
+const char *dy_param_name(const dy_param *p) { return p ? p->name : NULL; }
+dy_dim dy_param_dim(const dy_param *p) { return p ? p->dim : dy_d1(0); }
+dy_real *dy_param_values(dy_param *p) { return p ? p->m->vals + p->off : NULL; }
+dy_real *dy_param_grads(dy_param *p) { return p ? p->m->grads + p->off : NULL; }
+void dy_param_set_frozen(dy_param *p, int frozen) {
+  if (p) p->frozen = frozen != 0;
+}
+int dy_param_frozen(const dy_param *p) { return p ? p->frozen : 0; }
+
+const char *dy_lookup_name(const dy_lookup *l) { return l ? l->name : NULL; }
+dy_dim dy_lookup_dim(const dy_lookup *l) { return l ? l->dim : dy_d1(0); }
+uint32_t dy_lookup_rows(const dy_lookup *l) { return l ? l->rows : 0; }
+dy_real *dy_lookup_row(dy_lookup *l, uint32_t row) {
+  return l && row < l->rows ? l->m->vals + l->off + (size_t)row * l->row_size : NULL;
+}
+dy_real *dy_lookup_row_grad(dy_lookup *l, uint32_t row) {
+  return l && row < l->rows ? l->m->grads + l->off + (size_t)row * l->row_size : NULL;
+}
+uint32_t dy_lookup_num_touched(const dy_lookup *l) { return l ? l->ntouched : 0; }
+const uint32_t *dy_lookup_touched(const dy_lookup *l) { return l ? l->touched : NULL; }
+void dy_lookup_set_frozen(dy_lookup *l, int frozen) {
+  if (l) l->frozen = frozen != 0;
+}
+int dy_lookup_frozen(const dy_lookup *l) { return l ? l->frozen : 0; }
+
+/* ============================================================= graph nodes */
+
+static dy_expr bad_expr(dy_graph *g) {
+  dy_expr e = {g, DY_INVALID_ID, g ? g->gen : 0};
+  return e;
+}
+
+dy_expr dy_param_expr(dy_graph *g, dy_param *p) {
+  if (!p) {
+    if (g) dy_fail(g, DY_EARG, "dy_param_expr: parameter is NULL");
+    return bad_expr(g);
+  }
+  dy_expr e = dy_variable(g, p->dim, p->m->vals + p->off, p->m->grads + p->off);
+  return dy_expr_set_name(e, p->name);
+}
+
+dy_expr dy_const_param_expr(dy_graph *g, dy_param *p) {
+  if (!p) {
+    if (g) dy_fail(g, DY_EARG, "dy_const_param_expr: parameter is NULL");
+    return bad_expr(g);
+  }
+  dy_expr e = dy_variable(g, p->dim, p->m->vals + p->off, NULL);
+  return dy_expr_set_name(e, p->name);
+}
+
+static void touch_row(dy_lookup *l, uint32_t r) {
+  if (!l->flag[r]) {
+    l->flag[r] = 1;
+    l->touched[l->ntouched++] = r;
+  }
+}
+
+static void touch_hook(void *ctx, uint64_t key) { touch_row(ctx, (uint32_t)key); }
+
+static int check_row(dy_graph *g, const dy_lookup *l, uint32_t row, const char *fn) {
+  if (!g) return 0;
+  if (!l) {
+    dy_fail(g, DY_EARG, "%s: lookup is NULL", fn);
+    return 0;
+  }
+  if (row >= l->rows) {
+    dy_fail(g, DY_EINDEX, "%s: lookup '%s': row %u out of range (the table has %u rows)", fn,
+            l->name, (unsigned)row, (unsigned)l->rows);
+    return 0;
+  }
+  return 1;
+}
+
+static dy_expr lookup_node(dy_graph *g, dy_lookup *l, uint32_t row, int with_grad, const char *fn) {
+  if (!g || g->status != DY_OK || !check_row(g, l, row, fn)) return bad_expr(g);
+  size_t o = l->off + (size_t)row * l->row_size;
+  dy_expr e = with_grad ? dy_variable_hook(g, l->dim, l->m->vals + o, l->m->grads + o, touch_hook, l, row)
+                        : dy_variable(g, l->dim, l->m->vals + o, NULL);
+  return dy_expr_set_name(e, l->name);
+}
+
+dy_expr dy_lookup_expr(dy_graph *g, dy_lookup *l, uint32_t row) {
+  return lookup_node(g, l, row, 1, "dy_lookup_expr");
+}
+
+dy_expr dy_const_lookup(dy_graph *g, dy_lookup *l, uint32_t row) {
+  return lookup_node(g, l, row, 0, "dy_const_lookup");
+}
+
+/* ---------------------------------------------------- lookup_batch (an op)
+ * y (row dim) x n: y_k = table[rows[k]]. aux[0] the lookup, aux[1] the row
+ * list (graph data), aux[2].u = n. Its one argument is a scalar anchor
+ * variable in graph data: it makes backward visit the node, carries no
+ * gradient of its own (the op adds nothing to it). Backward scatter-adds y's
+ * gradient into the rows' gradients in the model and records the rows as
+ * touched; under dy_check_grad (bwd_redirect) it leaves the model alone. */
+
+static int lb_dim(dy_graph *g, dy_node *n) {
+  (void)g;
+  const dy_lookup *l = n->aux[0].cp;
+  n->dim = dy_batch(l->dim, (uint32_t)n->aux[2].u);
+  return 0;
+}
+
+static void lb_fwd(dy_graph *g, dy_node *n) {
+  (void)g;
+  const dy_lookup *l = n->aux[0].cp;
+  const uint32_t *rows = n->aux[1].cp;
+  size_t rs = l->row_size;
+  for (uint64_t k = 0; k < n->aux[2].u; k++)
+    memcpy(n->val + k * rs, l->m->vals + l->off + (size_t)rows[k] * rs, rs * sizeof(dy_real));
+}
+
+static void lb_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  (void)i;
+  if (g->bwd_redirect) return;
+  dy_lookup *l = n->aux[0].p;
+  const uint32_t *rows = n->aux[1].cp;
+  size_t rs = l->row_size;
+  for (uint64_t k = 0; k < n->aux[2].u; k++) {
+    dy_vadd(rs, n->grad + k * rs, l->m->grads + l->off + (size_t)rows[k] * rs);
+    touch_row(l, rows[k]);
+  }
+}
+
+static const dy_op op_lookup_batch = {"lookup_batch", 1, 0, lb_dim, lb_fwd, lb_bwd};
+
+dy_expr dy_lookup_batch(dy_graph *g, dy_lookup *l, const uint32_t *rows, uint32_t n) {
+  if (!g || g->status != DY_OK) return bad_expr(g);
+  if (!l || !rows || n == 0) {
+    dy_fail(g, DY_EARG, "dy_lookup_batch: %s", !l ? "lookup is NULL" : !rows ? "rows is NULL" : "zero rows");
+    return bad_expr(g);
+  }
+  for (uint32_t k = 0; k < n; k++)
+    if (rows[k] >= l->rows) {
+      dy_fail(g, DY_EINDEX, "dy_lookup_batch: lookup '%s': rows[%u] = %u out of range (the table has %u rows)",
+              l->name, (unsigned)k, (unsigned)rows[k], (unsigned)l->rows);
+      return bad_expr(g);
+    }
+  if ((uint64_t)n * l->row_size > UINT32_MAX) {
+    dy_fail(g, DY_ESHAPE, "dy_lookup_batch: lookup '%s': %u rows of %zu scalars exceed 2^32", l->name,
+            (unsigned)n, l->row_size);
+    return bad_expr(g);
+  }
+  uint32_t *copy = dy_graph_data(g, (size_t)n * sizeof *copy);
+  dy_real *anchor = dy_graph_data(g, 2 * sizeof *anchor);
+  if (!copy || !anchor) return bad_expr(g);
+  memcpy(copy, rows, (size_t)n * sizeof *copy);
+  anchor[0] = anchor[1] = 0;
+  dy_expr a = dy_variable(g, dy_d1(1), anchor, anchor + 1);
+  dy_aux aux[DY_NAUX] = {{.p = l}, {.cp = copy}, {.u = n}};
+  return dy_expr_set_name(dy_apply(&op_lookup_batch, &a, 1, aux), l->name);
+}

@@ -1,0 +1,524 @@
+/* Trainers: one step lowers an objective, hand-computed Adam/RMSProp/AMSGrad
+ * steps, clipping, weight decay, schedules, NaN handling, sparse semantics,
+ * growth of the model after the first update, XOR with every trainer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dy_nn.h"
+#include "harness.h"
+
+#if DY_USE_DOUBLE
+#define TOL 1e-12
+#else
+#define TOL 2e-6
+#endif
+
+enum { K_SGD, K_MOM, K_ADAGRAD, K_RMSPROP, K_ADAM, K_AMSGRAD, NKINDS };
+static const char *kname[NKINDS] = {"sgd", "momentum", "adagrad", "rmsprop", "adam", "amsgrad"};
+
+static dy_trainer *make(dy_model *m, int k, dy_real lr) {
+  dy_trainer *t = NULL;
+  switch (k) {
+    case K_SGD: t = dy_sgd_new(m, lr); break;
+    case K_MOM: t = dy_momentum_sgd_new(m, lr, 0.9); break;
+    case K_ADAGRAD: t = dy_adagrad_new(m, lr, 1e-8); break;
+    case K_RMSPROP: t = dy_rmsprop_new(m, lr, 0.9, 1e-8); break;
+    default: t = dy_adam_new(m, lr, 0.9, 0.999, 1e-8); break;
+  }
+  if (k == K_AMSGRAD) dy_trainer_set_amsgrad(t, 1);
+  return t;
+}
+
+/* f(x) = sum w_i (x_i - c_i)^2 */
+static const dy_real qw[4] = {1, 2, 0.5f, 3}, qc[4] = {0.5f, -1, 2, 0};
+static double quad(dy_graph *g, dy_param *x, int backward) {
+  dy_graph_renew(g);
+  dy_expr d = dy_sub(dy_param_expr(g, x), dy_input(g, dy_d1(4), qc));
+  dy_expr f = dy_sum_elems(dy_cmult(dy_cmult(d, d), dy_input(g, dy_d1(4), qw)));
+  double v = dy_scalar(f);
+  if (backward) ck_assert_int_eq(dy_backward(f), DY_OK);
+  return v;
+}
+
+START_TEST(each_lowers_objective) {
+  for (int k = 0; k < NKINDS; k++) {
+    dy_model *m = dy_model_new(1);
+    dy_param *x = dy_model_add_param(m, "x", dy_d1(4), dy_init_uniform(-1, 1));
+    dy_trainer *t = make(m, k, k == K_SGD || k == K_ADAGRAD ? 0.05 : 0.01);
+    dy_graph *g = dy_graph_new();
+    double f0 = quad(g, x, 1);
+    ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    double f1 = quad(g, x, 0);
+    ck_assert_msg(f1 < f0, "%s: %g -> %g", kname[k], f0, f1);
+    dy_graph_free(g);
+    dy_trainer_free(t);
+    dy_model_free(m);
+  }
+}
+END_TEST
+
+START_TEST(defaults_and_lr) {
+  dy_model *m = dy_model_new(1);
+  dy_param *x = dy_model_add_param(m, "x", dy_d1(1), dy_init_const(1));
+  (void)x;
+  dy_trainer *ts[5] = {dy_sgd_new(m, 0), dy_momentum_sgd_new(m, -1, -1), dy_adagrad_new(m, 0, -1),
+                       dy_rmsprop_new(m, 0, -1, -1), dy_adam_new(m, 0, -1, -1, -1)};
+  const double want[5] = {0.1, 0.01, 0.1, 0.001, 0.001};
+  for (int i = 0; i < 5; i++) {
+    ck_assert_ptr_nonnull(ts[i]);
+    ck_close(dy_trainer_lr(ts[i]), want[i], 1e-7 * want[i]);
+    dy_trainer_set_lr(ts[i], 0.5);
+    ck_close(dy_trainer_lr(ts[i]), 0.5, 0);
+    ck_assert_uint_eq(dy_trainer_steps(ts[i]), 0);
+    dy_trainer_free(ts[i]);
+  }
+  dy_trainer_free(NULL);
+  ck_assert_ptr_null(dy_sgd_new(NULL, 0.1));
+  dy_model_free(m);
+}
+END_TEST
+
+/* Runs 3 updates of f(x) = x^2 from x = 1 and x = -2 (two scalars). */
+static void three_steps(int k, dy_real lr, double out[3][2]) {
+  dy_model *m = dy_model_new(1);
+  dy_param *x = dy_model_add_param(m, "x", dy_d1(2), dy_init_const(1));
+  dy_param_values(x)[1] = -2;
+  dy_trainer *t = make(m, k, lr);
+  dy_trainer_set_clip(t, 0);
+  dy_graph *g = dy_graph_new();
+  for (int s = 0; s < 3; s++) {
+    dy_graph_renew(g);
+    dy_expr e = dy_param_expr(g, x);
+    ck_assert_int_eq(dy_backward(dy_sum_elems(dy_cmult(e, e))), DY_OK);
+    ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    out[s][0] = dy_param_values(x)[0];
+    out[s][1] = dy_param_values(x)[1];
+  }
+  dy_graph_free(g);
+  dy_trainer_free(t);
+  dy_model_free(m);
+}
+
+/* Adam by hand for x = 1, f = x^2, lr 0.1: step 1 g = 2, m = 0.2, v = 0.004,
+ * mhat = 2, vhat = 4 -> x = 1 - 0.1 * 2 / 2 = 0.9. Steps 2 and 3 by an
+ * independent double-precision loop. */
+START_TEST(adam_by_hand) {
+  double got[3][2];
+  three_steps(K_ADAM, 0.1, got);
+  ck_close(got[0][0], 0.9, 1e-6);
+  ck_close(got[0][1], -1.9, 1e-6);
+  /* step 2 by hand: g = 1.8, m = .18 + .18 = .36, v = .003996 + .00324 = .007236,
+   * mhat = .36/.19, vhat = .007236/.001999 */
+  ck_close(got[1][0], 0.9 - 0.1 * (0.36 / 0.19) / (sqrt(0.007236 / 0.001999) + 1e-8), 1e-6);
+  for (int j = 0; j < 2; j++) {
+    double x = j ? -2 : 1, mm = 0, vv = 0;
+    for (int s = 1; s <= 3; s++) {
+      double g = 2 * x;
+      mm = 0.9 * mm + 0.1 * g;
+      vv = 0.999 * vv + 0.001 * g * g;
+      x -= 0.1 * (mm / (1 - pow(0.9, s))) / (sqrt(vv / (1 - pow(0.999, s))) + 1e-8);
+      ck_close(got[s - 1][j], x, TOL * 10);
+    }
+  }
+}
+END_TEST
+
+/* RMSProp by hand, rho 0.9, lr 0.01: step 1 g = 2, r = 0.4,
+ * x = 1 - 0.01 * 2 / sqrt(0.4). */
+START_TEST(rmsprop_by_hand) {
+  double got[3][2];
+  three_steps(K_RMSPROP, 0.01, got);
+  ck_close(got[0][0], 1 - 0.02 / sqrt(0.4), 1e-6);
+  for (int j = 0; j < 2; j++) {
+    double x = j ? -2 : 1, r = 0;
+    for (int s = 0; s < 3; s++) {
+      double g = 2 * x;
+      r = 0.9 * r + 0.1 * g * g;
+      x -= 0.01 * g / (sqrt(r) + 1e-8);
+      ck_close(got[s][j], x, TOL * 10);
+    }
+  }
+}
+END_TEST
+
+/* Momentum, Adagrad and AMSGrad against independent loops. AMSGrad is fed a
+ * decreasing gradient (x -> 0 under f = x^2), so vmax != v from step 2 on. */
+START_TEST(others_by_hand) {
+  double got[3][2];
+  three_steps(K_MOM, 0.1, got);
+  for (int j = 0; j < 2; j++) {
+    double x = j ? -2 : 1, v = 0;
+    for (int s = 0; s < 3; s++) {
+      v = 0.9 * v - 0.1 * 2 * x;
+      x += v;
+      ck_close(got[s][j], x, TOL * 10);
+    }
+  }
+  three_steps(K_ADAGRAD, 0.3, got);
+  for (int j = 0; j < 2; j++) {
+    double x = j ? -2 : 1, G = 0;
+    for (int s = 0; s < 3; s++) {
+      double g = 2 * x;
+      G += g * g;
+      x -= 0.3 * g / (sqrt(G) + 1e-8);
+      ck_close(got[s][j], x, TOL * 10);
+    }
+  }
+  /* AMSGrad (beta2 0.5): gradients 10, 0.01, 0.01 (loss c_s x): v shrinks after step 1,
+   * vmax keeps it; plain Adam differs. */
+  const double cg[3] = {10, 0.01, 0.01};
+  double res[2];
+  for (int ams = 0; ams < 2; ams++) {
+    dy_model *m = dy_model_new(1);
+    dy_param *x = dy_model_add_param(m, "x", dy_d1(1), dy_init_const(1));
+    dy_trainer *t = dy_adam_new(m, 0.1, 0.9, 0.5, 1e-8);
+    dy_trainer_set_amsgrad(t, ams);
+    dy_trainer_set_clip(t, 0);
+    dy_graph *g = dy_graph_new();
+    double xr = 1, mm = 0, vv = 0, vmax = 0;
+    for (int s = 1; s <= 3; s++) {
+      dy_graph_renew(g);
+      ck_assert_int_eq(dy_backward(dy_mul_scalar(dy_param_expr(g, x), (dy_real)cg[s - 1])), DY_OK);
+      ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+      mm = 0.9 * mm + 0.1 * cg[s - 1];
+      vv = 0.5 * vv + 0.5 * cg[s - 1] * cg[s - 1];
+      vmax = vmax > vv ? vmax : vv;
+      xr -= 0.1 * (mm / (1 - pow(0.9, s))) / (sqrt((ams ? vmax : vv) / (1 - pow(0.5, s))) + 1e-8);
+      ck_close(dy_param_values(x)[0], xr, TOL * 10);
+    }
+    res[ams] = xr;
+    dy_graph_free(g);
+    dy_trainer_free(t);
+    dy_model_free(m);
+  }
+  ck_assert(fabs(res[0] - res[1]) > 1e-3); /* the switch matters */
+}
+END_TEST
+
+/* Clipping by the global norm over two parameters and a lookup row. */
+START_TEST(clipping_numeric) {
+  for (int on = 0; on < 2; on++) {
+    dy_model *m = dy_model_new(1);
+    dy_param *a = dy_model_add_param(m, "a", dy_d1(2), dy_init_const(0));
+    dy_param *b = dy_model_add_param(m, "b", dy_d1(1), dy_init_const(0));
+    dy_lookup *E = dy_model_add_lookup(m, "E", 3, dy_d1(1), dy_init_const(0));
+    dy_trainer *t = dy_sgd_new(m, 0.5);
+    if (!on) dy_trainer_set_clip(t, 0);
+    dy_graph *g = dy_graph_new();
+    /* loss = 3 a0 + 4 a1 + 12 b + 84 E[2]: norm sqrt(9+16+144+7056) = 85 */
+    dy_real ca[2] = {3, 4};
+    dy_expr l = dy_add(dy_dot(dy_param_expr(g, a), dy_input(g, dy_d1(2), ca)),
+                       dy_add(dy_mul_scalar(dy_param_expr(g, b), 12), dy_mul_scalar(dy_lookup_expr(g, E, 2), 84)));
+    ck_assert_int_eq(dy_backward(l), DY_OK);
+    ck_close(dy_model_grad_norm(m), 85, 1e-4);
+    ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    ck_close(dy_trainer_last_grad_norm(t), 85, 1e-4);
+    double s = on ? 5.0 / 85 : 1;
+    ck_close(dy_param_values(a)[0], -0.5 * 3 * s, 1e-6);
+    ck_close(dy_param_values(a)[1], -0.5 * 4 * s, 1e-6);
+    ck_close(dy_param_values(b)[0], -0.5 * 12 * s, 1e-6);
+    ck_close(dy_lookup_row(E, 2)[0], -0.5 * 84 * s, 1e-5);
+    ck_assert(dy_lookup_row(E, 1)[0] == 0);
+    /* below the threshold nothing is scaled */
+    dy_graph_renew(g);
+    ck_assert_int_eq(dy_backward(dy_mul_scalar(dy_param_expr(g, b), 2)), DY_OK);
+    dy_real b0 = dy_param_values(b)[0];
+    ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    ck_close(dy_param_values(b)[0], b0 - 1, 1e-6);
+    dy_graph_free(g);
+    dy_trainer_free(t);
+    dy_model_free(m);
+  }
+}
+END_TEST
+
+/* Weight decay: ge = g + lambda p, for SGD and (through the moments) Adam. */
+START_TEST(weight_decay_numeric) {
+  dy_model *m = dy_model_new(1);
+  dy_param *a = dy_model_add_param(m, "a", dy_d1(2), dy_init_const(2));
+  dy_param *u = dy_model_add_param(m, "unused", dy_d1(1), dy_init_const(4));
+  dy_lookup *E = dy_model_add_lookup(m, "E", 2, dy_d1(1), dy_init_const(1));
+  dy_trainer *t = dy_sgd_new(m, 0.1);
+  dy_trainer_set_weight_decay(t, 0.5);
+  dy_graph *g = dy_graph_new();
+  /* loss = 3 (a0 + a1) + E[0]: a -> 2 - 0.1 (3 + 1), unused -> 4 - 0.1 * 2,
+   * E[0] -> 1 - 0.1 (1 + 0.5), E[1] untouched: unchanged (sparse). */
+  dy_expr l = dy_add(dy_mul_scalar(dy_sum_elems(dy_param_expr(g, a)), 3), dy_lookup_expr(g, E, 0));
+  ck_assert_int_eq(dy_backward(l), DY_OK);
+  ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+  ck_close(dy_param_values(a)[0], 1.6, 1e-6);
+  ck_close(dy_param_values(u)[0], 3.8, 1e-6);
+  ck_close(dy_lookup_row(E, 0)[0], 0.85, 1e-6);
+  ck_assert(dy_lookup_row(E, 1)[0] == 1);
+  /* dense lookup updates decay every row */
+  dy_trainer_set_sparse(t, 0);
+  dy_graph_renew(g);
+  ck_assert_int_eq(dy_backward(dy_lookup_expr(g, E, 0)), DY_OK);
+  ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+  ck_close(dy_lookup_row(E, 1)[0], 1 - 0.1 * 0.5, 1e-6);
+  dy_graph_free(g);
+  dy_trainer_free(t);
+  dy_model_free(m);
+}
+END_TEST
+
+START_TEST(schedules) {
+  dy_model *m = dy_model_new(1);
+  dy_trainer *t = dy_sgd_new(m, 0.4);
+  dy_trainer_set_schedule(t, DY_LR_INV, 0.5, 0);
+  ck_close(dy_trainer_lr(t), 0.4, 1e-7);
+  dy_trainer_set_epoch(t, 2);
+  ck_close(dy_trainer_lr(t), 0.2, 1e-7);
+  dy_trainer_set_epoch(t, 6);
+  ck_close(dy_trainer_lr(t), 0.1, 1e-7);
+  dy_trainer_set_lr(t, 0.8); /* base rate; the schedule still applies */
+  ck_close(dy_trainer_lr(t), 0.2, 1e-7);
+  dy_trainer_set_schedule(t, DY_LR_STEP, 0.5, 3);
+  dy_trainer_set_epoch(t, 2);
+  ck_close(dy_trainer_lr(t), 0.8, 1e-7);
+  dy_trainer_set_epoch(t, 3);
+  ck_close(dy_trainer_lr(t), 0.4, 1e-7);
+  dy_trainer_set_epoch(t, 7);
+  ck_close(dy_trainer_lr(t), 0.2, 1e-7);
+  dy_trainer_set_schedule(t, DY_LR_CONST, 0, 0);
+  ck_close(dy_trainer_lr(t), 0.8, 1e-7);
+  /* the scheduled rate is the one used */
+  dy_param *x = dy_model_add_param(m, "x", dy_d1(1), dy_init_const(0));
+  dy_trainer_set_schedule(t, DY_LR_INV, 1, 0);
+  dy_trainer_set_epoch(t, 3);
+  dy_graph *g = dy_graph_new();
+  ck_assert_int_eq(dy_backward(dy_param_expr(g, x)), DY_OK);
+  ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+  ck_close(dy_param_values(x)[0], -0.2, 1e-7);
+  dy_graph_free(g);
+  dy_trainer_free(t);
+  dy_model_free(m);
+}
+END_TEST
+
+/* A NaN or Inf gradient: nothing changes, gradients cleared, DY_ENAN naming
+ * the parameter (and row), the next update works. */
+START_TEST(nan_gradient) {
+  for (int k = 0; k < NKINDS; k++) {
+    dy_model *m = dy_model_new(1);
+    dy_param *a = dy_model_add_param(m, "layer/a", dy_d1(3), dy_init_uniform(-1, 1));
+    dy_lookup *E = dy_model_add_lookup(m, "emb", 5, dy_d1(3), dy_init_uniform(-1, 1));
+    dy_trainer *t = make(m, k, 0.1);
+    dy_graph *g = dy_graph_new();
+    dy_real before[3], ebefore[15];
+    /* one good update first, so that optimiser state exists */
+    ck_assert_int_eq(dy_backward(dy_sum_elems(dy_add(dy_param_expr(g, a), dy_lookup_expr(g, E, 0)))), DY_OK);
+    ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    for (int pass = 0; pass < 2; pass++) {
+      memcpy(before, dy_param_values(a), sizeof before);
+      memcpy(ebefore, dy_lookup_row(E, 0), sizeof ebefore);
+      dy_graph_renew(g);
+      dy_real bad[3] = {1, pass ? (dy_real)INFINITY : (dy_real)NAN, 1};
+      dy_expr l = dy_add(dy_sum_elems(dy_param_expr(g, a)),
+                         dy_dot(dy_lookup_expr(g, E, 3), dy_input(g, dy_d1(3), bad)));
+      ck_assert_int_eq(dy_backward(dy_add(l, dy_sum_elems(dy_lookup_expr(g, E, 1)))), DY_OK);
+      ck_assert_int_eq(dy_trainer_update(t), DY_ENAN);
+      const char *e = dy_model_error(m);
+      ck_assert_ptr_nonnull(e);
+      ck_assert_msg(strstr(e, "'emb' row 3"), "%s: %s", kname[k], e);
+      ck_assert_ptr_nonnull(strstr(e, pass ? "Inf" : "NaN"));
+      ck_assert(memcmp(before, dy_param_values(a), sizeof before) == 0);
+      ck_assert(memcmp(ebefore, dy_lookup_row(E, 0), sizeof ebefore) == 0);
+      ck_assert(dy_model_grad_norm(m) == 0);
+      ck_assert_uint_eq(dy_lookup_num_touched(E), 0);
+      ck_assert(dy_lookup_row_grad(E, 3)[1] == 0);
+      ck_assert_uint_eq(dy_trainer_steps(t), 1);
+    }
+    /* a dense parameter's NaN is named too */
+    dy_param_grads(a)[2] = (dy_real)NAN;
+    ck_assert_int_eq(dy_trainer_update(t), DY_ENAN);
+    ck_assert_ptr_nonnull(strstr(dy_model_error(m), "'layer/a'"));
+    ck_assert_ptr_nonnull(strstr(dy_model_error(m), "element 2"));
+    ck_assert(dy_param_grads(a)[2] == 0);
+    /* training continues */
+    dy_graph_renew(g);
+    ck_assert_int_eq(dy_backward(dy_sum_elems(dy_param_expr(g, a))), DY_OK);
+    ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    ck_assert(memcmp(before, dy_param_values(a), sizeof before) != 0);
+    ck_assert_uint_eq(dy_trainer_steps(t), 2);
+    dy_graph_free(g);
+    dy_trainer_free(t);
+    dy_model_free(m);
+  }
+}
+END_TEST
+
+/* Sparse semantics: each row runs its own optimiser over the updates in which
+ * it was touched. Row 0 of E is touched at updates 1, 3, 4 with gradients
+ * c1, c3, c4; a lone parameter updated three times in a row with c1, c3, c4
+ * must end equal (for every trainer, Adam's bias correction included). Row 2
+ * is never touched: unchanged. Dense mode moves it for momentum/Adam. */
+START_TEST(sparse_semantics) {
+  const dy_real cs[4][2] = {{0.5f, -1}, {2, 1}, {-0.3f, 0.7f}, {1.5f, 0.2f}};
+  const int touch0[4] = {1, 0, 1, 1};
+  for (int k = 0; k < NKINDS; k++) {
+    dy_model *m = dy_model_new(2);
+    dy_lookup *E = dy_model_add_lookup(m, "E", 3, dy_d1(2), dy_init_uniform(-1, 1));
+    dy_model *ref = dy_model_new(2);
+    dy_lookup *Er = dy_model_add_lookup(ref, "E", 3, dy_d1(2), dy_init_uniform(-1, 1));
+    dy_param *lone = dy_model_add_param(ref, "lone", dy_d1(2), dy_init_const(0));
+    memcpy(dy_param_values(lone), dy_lookup_row(Er, 0), 2 * sizeof(dy_real));
+    dy_real row2[2];
+    memcpy(row2, dy_lookup_row(E, 2), sizeof row2);
+    dy_trainer *t = make(m, k, 0.1), *tr = make(ref, k, 0.1);
+    dy_graph *g = dy_graph_new();
+    for (int s = 0; s < 4; s++) {
+      dy_graph_renew(g);
+      /* row 1 is touched every time with a fixed gradient */
+      dy_real one[2] = {1, 1};
+      dy_expr l = dy_dot(dy_lookup_expr(g, E, 1), dy_input(g, dy_d1(2), one));
+      if (touch0[s]) l = dy_add(l, dy_dot(dy_lookup_expr(g, E, 0), dy_input(g, dy_d1(2), cs[s])));
+      ck_assert_int_eq(dy_backward(l), DY_OK);
+      ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+      if (touch0[s]) {
+        dy_graph_renew(g);
+        ck_assert_int_eq(dy_backward(dy_dot(dy_param_expr(g, lone), dy_input(g, dy_d1(2), cs[s]))), DY_OK);
+        ck_assert_int_eq(dy_trainer_update(tr), DY_OK);
+      }
+    }
+    for (int j = 0; j < 2; j++) {
+      ck_assert_msg(fabs(dy_lookup_row(E, 0)[j] - dy_param_values(lone)[j]) <= TOL, "%s: row 0 %g vs %g",
+                    kname[k], (double)dy_lookup_row(E, 0)[j], (double)dy_param_values(lone)[j]);
+      ck_assert(dy_lookup_row(E, 2)[j] == row2[j]);
+    }
+    /* dense: an untouched row moves under momentum and Adam (their state is
+     * non-zero after rows were touched), stays under SGD/Adagrad */
+    dy_trainer_set_sparse(t, 0);
+    dy_graph_renew(g);
+    dy_real r0[2];
+    memcpy(r0, dy_lookup_row(E, 0), sizeof r0);
+    ck_assert_int_eq(dy_backward(dy_sum_elems(dy_lookup_expr(g, E, 1))), DY_OK);
+    ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    int moved = r0[0] != dy_lookup_row(E, 0)[0];
+    ck_assert_msg(moved == (k == K_MOM || k >= K_ADAM), "%s: dense update moved an untouched row: %d",
+                  kname[k], moved);
+    ck_assert(dy_lookup_row(E, 2)[0] == row2[0]); /* zero state, zero gradient */
+    dy_graph_free(g);
+    dy_trainer_free(t);
+    dy_trainer_free(tr);
+    dy_model_free(m);
+    dy_model_free(ref);
+  }
+}
+END_TEST
+
+/* Parameters added after the first update join the optimiser state. */
+START_TEST(model_grows_after_update) {
+  dy_model *m = dy_model_new(3);
+  dy_param *a = dy_model_add_param(m, "a", dy_d1(3), dy_init_const(1));
+  dy_trainer *t = dy_adam_new(m, 0.1, 0.9, 0.999, 1e-8);
+  dy_graph *g = dy_graph_new();
+  ck_assert_int_eq(dy_backward(dy_sum_elems(dy_param_expr(g, a))), DY_OK);
+  ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+  dy_param *b = dy_model_add_param(m, "b", dy_d1(2), dy_init_const(1));
+  dy_lookup *E = dy_model_add_lookup(m, "E", 4, dy_d1(2), dy_init_const(1));
+  dy_graph_renew(g);
+  dy_expr l = dy_add(dy_sum_elems(dy_param_expr(g, b)), dy_sum_elems(dy_lookup_expr(g, E, 3)));
+  ck_assert_int_eq(dy_backward(dy_add(l, dy_sum_elems(dy_param_expr(g, a)))), DY_OK);
+  ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+  /* first Adam step of b and E[3]: exactly lr */
+  ck_close(dy_param_values(b)[0], 0.9, 1e-6);
+  ck_close(dy_lookup_row(E, 3)[1], 0.9, 1e-6);
+  ck_close(dy_lookup_row(E, 2)[1], 1, 0);
+  ck_close(dy_param_values(a)[0], 0.8, 1e-6);
+  dy_graph_free(g);
+  dy_trainer_free(t);
+  dy_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------- XOR e2e */
+/* tanh, local to this test (the library's elementwise ops live elsewhere). */
+static int tanh_dim(dy_graph *g, dy_node *n) { n->dim = dy_arg(g, n, 0)->dim; return 0; }
+static void tanh_fwd(dy_graph *g, dy_node *n) {
+  const dy_real *x = dy_arg(g, n, 0)->val;
+  for (size_t i = 0, s = dy_dim_size(n->dim); i < s; i++) n->val[i] = DY_TANH(x[i]);
+}
+static void tanh_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_real *dx = dy_arg(g, n, i)->grad;
+  for (size_t j = 0, s = dy_dim_size(n->dim); j < s; j++) dx[j] += n->grad[j] * (1 - n->val[j] * n->val[j]);
+}
+static const dy_op t_op_tanh = {"test_tanh", 1, 0, tanh_dim, tanh_fwd, tanh_bwd};
+static dy_expr t_tanh(dy_expr a) { return dy_apply(&t_op_tanh, &a, 1, NULL); }
+
+static dy_expr b_tanh(const dy_expr *x, void *c) { (void)c; return t_tanh(x[0]); }
+
+START_TEST(tanh_op_gradient) {
+  dy_dim d = dy_batch(dy_d2(2, 3), 2);
+  t_case c = t_case_of(1, &d);
+  for (uint64_t s = 1; s <= 3; s++) t_gradcheck("test_tanh", b_tanh, NULL, &c, s);
+}
+END_TEST
+
+/* A 2-8-1 tanh MLP on XOR, squared error to targets -1/+1, per-example
+ * updates; must classify all four points (sign) within the epoch budget. */
+static int xor_run(int k, dy_real lr, uint64_t seed, int epochs) {
+  static const dy_real X[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+  static const dy_real Y[4] = {-1, 1, 1, -1};
+  dy_model *m = dy_model_new(seed);
+  dy_param *W1 = dy_model_add_param(m, "W1", dy_d2(8, 2), dy_init_glorot());
+  dy_param *b1 = dy_model_add_param(m, "b1", dy_d1(8), dy_init_uniform(-0.5, 0.5));
+  dy_param *W2 = dy_model_add_param(m, "W2", dy_d2(1, 8), dy_init_glorot());
+  dy_param *b2 = dy_model_add_param(m, "b2", dy_d1(1), dy_init_const(0));
+  dy_trainer *t = make(m, k, lr);
+  dy_graph *g = dy_graph_new();
+  int done = 0;
+  for (int ep = 0; ep < epochs && !done; ep++) {
+    for (int i = 0; i < 4; i++) {
+      dy_graph_renew(g);
+      dy_expr h = t_tanh(dy_affine(dy_param_expr(g, b1), dy_param_expr(g, W1), dy_input(g, dy_d1(2), X[i])));
+      dy_expr y = t_tanh(dy_affine(dy_param_expr(g, b2), dy_param_expr(g, W2), h));
+      dy_expr d = dy_add_scalar(y, -Y[i]);
+      ck_assert_int_eq(dy_backward(dy_sum_elems(dy_cmult(d, d))), DY_OK);
+      ck_assert_int_eq(dy_trainer_update(t), DY_OK);
+    }
+    int right = 0;
+    for (int i = 0; i < 4; i++) {
+      dy_graph_renew(g);
+      dy_expr h = t_tanh(dy_affine(dy_const_param_expr(g, b1), dy_const_param_expr(g, W1),
+                                   dy_input(g, dy_d1(2), X[i])));
+      dy_real y = dy_scalar(t_tanh(dy_affine(dy_const_param_expr(g, b2), dy_const_param_expr(g, W2), h)));
+      right += (y > 0) == (Y[i] > 0) && fabs(y - Y[i]) < 0.5;
+    }
+    done = right == 4;
+  }
+  dy_graph_free(g);
+  dy_trainer_free(t);
+  dy_model_free(m);
+  return done;
+}
+
+START_TEST(xor_every_trainer) {
+  const dy_real lr[NKINDS] = {0.1f, 0.05f, 0.1f, 0.01f, 0.02f, 0.02f};
+  for (int k = 0; k < NKINDS; k++)
+    for (uint64_t seed = 1; seed <= 3; seed++)
+      ck_assert_msg(xor_run(k, lr[k], seed, 2000), "%s (seed %llu) did not learn XOR", kname[k],
+                    (unsigned long long)seed);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("trainers");
+  TCase *tc = tcase_create("trainers");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, each_lowers_objective);
+  tcase_add_test(tc, defaults_and_lr);
+  tcase_add_test(tc, adam_by_hand);
+  tcase_add_test(tc, rmsprop_by_hand);
+  tcase_add_test(tc, others_by_hand);
+  tcase_add_test(tc, clipping_numeric);
+  tcase_add_test(tc, weight_decay_numeric);
+  tcase_add_test(tc, schedules);
+  tcase_add_test(tc, nan_gradient);
+  tcase_add_test(tc, sparse_semantics);
+  tcase_add_test(tc, model_grows_after_update);
+  tcase_add_test(tc, tanh_op_gradient);
+  tcase_add_test(tc, xor_every_trainer);
+  suite_add_tcase(s, tc);
+  return t_run(s);
+}
