@@ -90,7 +90,8 @@ dy_expr dy_pick_neg_log_softmax(dy_expr a, uint32_t idx);
 /* The same with one index per batch element (idx has a's batch size entries;
  * copied). */
 dy_expr dy_pick_neg_log_softmax_batch(dy_expr a, const uint32_t *idx);
-/* log(sum(exp(a))) over dim 0 of a vector, per batch element -> {1}. */
+/* log(sum(exp(a))) over dim 0 of a vector, per batch element -> {1}; of a
+ * matrix (r,c), per column -> (1,c) (dim 0 becomes 1). */
 dy_expr dy_logsumexp(dy_expr a);
 
 /* ================================================================= shape */
@@ -138,9 +139,11 @@ dy_expr dy_l2_norm(dy_expr a);
 dy_expr dy_squared_distance(dy_expr a, dy_expr b);
 /* sum |a-b|, per batch element. */
 dy_expr dy_l1_distance(dy_expr a, dy_expr b);
-/* Huber loss of a-b with threshold c, summed, per batch element. */
+/* Huber loss of d = a-b with threshold c, summed, per batch element: d^2 where
+ * |d| < c, else c (2|d| - c) (DyNet's definition). */
 dy_expr dy_huber_distance(dy_expr a, dy_expr b, dy_real c);
-/* -sum(y log a + (1-y) log(1-a)) for probabilities a and targets y. */
+/* -sum(y log a + (1-y) log(1-a)) for probabilities a and targets y, per batch
+ * element; a term whose weight (y or 1-y) is 0 counts 0. */
 dy_expr dy_binary_log_loss(dy_expr a, dy_expr y);
 /* Multiclass hinge: sum_{j != idx} max(0, a_j - a_idx + margin), per batch element. */
 dy_expr dy_hinge(dy_expr a, uint32_t idx, dy_real margin);

@@ -5,10 +5,13 @@
  * one distribution (a vector {r} is one column). Column j is x[i*c + j],
  * i < r, so the loops run over rows outside and over columns inside, with the
  * per-column max and sum in scratch vectors of c: the inner loops are
- * contiguous. Every exp is of x - max(column), so nothing overflows. */
+ * contiguous; a vector (c = 1) takes flat loops, and exp is always one flat
+ * pass over the whole tensor, so it vectorises whatever the shape. Every exp is of x - max(column) <= 0, so nothing overflows;
+ * it is vmath.h's dy_vexp, which vectorises (below -87 it gives ~1e-38, not 0). */
 #include <string.h>
 
 #include "ops_util.h"
+#include "vmath.h"
 
 /* Rows (size of dim 0) and columns (everything else) of a per-batch tensor. */
 static inline size_t rows_of(dy_dim d) { return d.d[0]; }
@@ -23,15 +26,43 @@ static void col_max(const dy_real *restrict x, size_t r, size_t c, dy_real *rest
   }
 }
 
-/* lse[j] = log sum_i exp(x[i*c + j]), stably; s is scratch of c. */
-static void col_logsumexp(const dy_real *restrict x, size_t r, size_t c, dy_real *restrict lse,
-                          dy_real *restrict s) {
-  col_max(x, r, c, lse);
-  memset(s, 0, c * sizeof(dy_real));
-  for (size_t i = 0; i < r; i++) {
-    const dy_real *restrict xi = x + i * c;
-    for (size_t j = 0; j < c; j++) s[j] += DY_EXP(xi[j] - lse[j]);
+/* y[i*c + j] = x[i*c + j] - v[j] (a vector, c = 1, is one flat loop) */
+static void sub_cols(const dy_real *restrict x, const dy_real *restrict v, size_t r, size_t c,
+                     dy_real *restrict y) {
+  if (c == 1) {
+    const dy_real v0 = v[0];
+    for (size_t i = 0; i < r; i++) y[i] = x[i] - v0;
+    return;
   }
+  for (size_t i = 0; i < r; i++)
+    for (size_t j = 0; j < c; j++) y[i * c + j] = x[i * c + j] - v[j];
+}
+
+/* s[j] = sum_i y[i*c + j] */
+static void col_sum(const dy_real *restrict y, size_t r, size_t c, dy_real *restrict s) {
+  if (c == 1) {
+    dy_real t = 0;
+    for (size_t i = 0; i < r; i++) t += y[i];
+    s[0] = t;
+    return;
+  }
+  memset(s, 0, c * sizeof(dy_real));
+  for (size_t i = 0; i < r; i++)
+    for (size_t j = 0; j < c; j++) s[j] += y[i * c + j];
+}
+
+/* y = exp(y) over m elements: one flat loop whatever the shape (it vectorises). */
+static void exp_inplace(dy_real *restrict y, size_t m) {
+  for (size_t k = 0; k < m; k++) y[k] = dy_vexp(y[k]);
+}
+
+/* lse[j] = log sum_i exp(x[i*c + j]), stably; s (c) and tmp (r*c) are scratch. */
+static void col_logsumexp(const dy_real *restrict x, size_t r, size_t c, dy_real *restrict lse,
+                          dy_real *restrict s, dy_real *restrict tmp) {
+  col_max(x, r, c, lse);
+  sub_cols(x, lse, r, c, tmp);
+  exp_inplace(tmp, r * c);
+  col_sum(tmp, r, c, s);
   for (size_t j = 0; j < c; j++) lse[j] += DY_LOG(s[j]);
 }
 
@@ -49,14 +80,14 @@ static void softmax_fwd(dy_graph *g, dy_node *n) {
     const dy_real *restrict x = a->val + k * m;
     dy_real *restrict y = n->val + k * m;
     col_max(x, r, c, mx);
-    memset(s, 0, c * sizeof(dy_real));
-    for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) {
-        dy_real e = DY_EXP(x[i * c + j] - mx[j]);
-        y[i * c + j] = e;
-        s[j] += e;
-      }
+    sub_cols(x, mx, r, c, y);
+    exp_inplace(y, m);
+    col_sum(y, r, c, s);
     for (size_t j = 0; j < c; j++) s[j] = 1 / s[j];
+    if (c == 1) {
+      dy_scal(m, s[0], y);
+      continue;
+    }
     for (size_t i = 0; i < r; i++)
       for (size_t j = 0; j < c; j++) y[i * c + j] *= s[j];
   }
@@ -70,6 +101,11 @@ static void softmax_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict y = n->val + k * m, *restrict dy = n->grad + k * m;
     dy_real *restrict dx = a->grad + k * m;
+    if (c == 1) {
+      const dy_real d0 = dy_dotk(r, y, dy);
+      for (size_t i = 0; i < r; i++) dx[i] += y[i] * (dy[i] - d0);
+      continue;
+    }
     memset(d, 0, c * sizeof(dy_real));
     for (size_t i = 0; i < r; i++)
       for (size_t j = 0; j < c; j++) d[j] += y[i * c + j] * dy[i * c + j];
@@ -92,9 +128,8 @@ static void log_softmax_fwd(dy_graph *g, dy_node *n) {
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict x = a->val + k * m;
     dy_real *restrict y = n->val + k * m;
-    col_logsumexp(x, r, c, lse, s);
-    for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) y[i * c + j] = x[i * c + j] - lse[j];
+    col_logsumexp(x, r, c, lse, s, y); /* y is the scratch, then the result */
+    sub_cols(x, lse, r, c, y);
   }
 }
 
@@ -106,11 +141,14 @@ static void log_softmax_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict y = n->val + k * m, *restrict dy = n->grad + k * m;
     dy_real *restrict dx = a->grad + k * m;
-    memset(s, 0, c * sizeof(dy_real));
+    col_sum(dy, r, c, s);
+    if (c == 1) {
+      const dy_real s0 = s[0];
+      for (size_t i = 0; i < r; i++) dx[i] += dy[i] - dy_vexp(y[i]) * s0;
+      continue;
+    }
     for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) s[j] += dy[i * c + j];
-    for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[i * c + j] - DY_EXP(y[i * c + j]) * s[j];
+      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[i * c + j] - dy_vexp(y[i * c + j]) * s[j];
   }
 }
 
@@ -131,8 +169,8 @@ static int logsumexp_dim(dy_graph *g, dy_node *n) {
 static void logsumexp_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0);
   size_t r = rows_of(a->dim), c = cols_of(a->dim), m = r * c;
-  dy_real *s = dy_scratch(g, c);
-  for (uint32_t k = 0; k < n->dim.bd; k++) col_logsumexp(a->val + k * m, r, c, n->val + k * c, s);
+  dy_real *s = dy_scratch(g, c + m), *tmp = s + c;
+  for (uint32_t k = 0; k < n->dim.bd; k++) col_logsumexp(a->val + k * m, r, c, n->val + k * c, s, tmp);
 }
 
 /* dx[i,j] += dy[j] * exp(x[i,j] - y[j]) (the softmax of column j) */
@@ -143,8 +181,13 @@ static void logsumexp_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
     const dy_real *restrict x = a->val + k * m, *restrict y = n->val + k * c,
                             *restrict dy = n->grad + k * c;
     dy_real *restrict dx = a->grad + k * m;
+    if (c == 1) {
+      const dy_real y0 = y[0], d0 = dy[0];
+      for (size_t i = 0; i < r; i++) dx[i] += d0 * dy_vexp(x[i] - y0);
+      continue;
+    }
     for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[j] * DY_EXP(x[i * c + j] - y[j]);
+      for (size_t j = 0; j < c; j++) dx[i * c + j] += dy[j] * dy_vexp(x[i * c + j] - y[j]);
   }
 }
 
@@ -183,10 +226,10 @@ static int pnls_dim(dy_graph *g, dy_node *n) {
 static void pnls_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0);
   size_t r = rows_of(a->dim);
-  dy_real s;
+  dy_real *tmp = dy_scratch(g, r + 1), *s = tmp + r;
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * r;
-    col_logsumexp(x, r, 1, &n->val[k], &s);
+    col_logsumexp(x, r, 1, &n->val[k], s, tmp);
     n->val[k] -= x[pick_idx(n, k)];
   }
 }
@@ -201,7 +244,7 @@ static void pnls_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
     dy_real *restrict dx = a->grad + k * r;
     uint32_t ix = pick_idx(n, k);
     dy_real d = n->grad[k], lse = n->val[k] + x[ix];
-    for (size_t i = 0; i < r; i++) dx[i] += d * DY_EXP(x[i] - lse);
+    for (size_t i = 0; i < r; i++) dx[i] += d * dy_vexp(x[i] - lse);
     dx[ix] -= d;
   }
 }

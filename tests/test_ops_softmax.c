@@ -102,6 +102,15 @@ START_TEST(forward_values) {
   ck_close(dy_scalar(dy_logsumexp(ab)), 1001.313261688, 1e-3);
   ck_close(dy_scalar(dy_pick_neg_log_softmax(ab, 2)), 2001.313261688, 1e-3);
 
+  /* a masked entry (-Inf) gets probability ~0 and log-probability -Inf */
+  dy_real mk[] = {0, -INFINITY, 0};
+  dy_expr am2 = dy_input(g, dy_d1(3), mk);
+  const double smk[] = {0.5, 0, 0.5};
+  ck_vals("softmax (-Inf entry)", dy_forward(dy_softmax(am2)), smk, 3, 1e-7);
+  const dy_real *lk = dy_forward(dy_log_softmax(am2));
+  ck_assert(isinf(lk[1]) && lk[1] < 0);
+  ck_close(lk[0], -0.693147181, 1e-6);
+
   /* batch of 2 vectors {3}: (1,2,3) and (3,2,1) */
   dy_real bx[] = {1, 2, 3, 3, 2, 1};
   dy_expr bb = dy_input(g, dy_batch(dy_d1(3), 2), bx);
