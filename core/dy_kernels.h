@@ -40,6 +40,26 @@ void dy_vadd(size_t n, const dy_real *x, dy_real *y);
 /* Name of the product backend in use ("builtin" or "openblas"/"cblas"). */
 const char *dy_kernels_backend(void);
 
+/* The built-in kernels of one instruction set, with the contracts of the
+ * functions above but never calling BLAS (tests check every table against a
+ * reference; benchmarks time the built-in path next to BLAS). */
+typedef struct dy_kernel_table {
+  const char *isa; /* "generic" (portable C), "avx2" (AVX2+FMA), "avx512" */
+  void (*gemm)(int ta, int tb, size_t M, size_t N, size_t K, dy_real alpha, const dy_real *A,
+               size_t lda, const dy_real *B, size_t ldb, dy_real beta, dy_real *C, size_t ldc);
+  void (*gemv)(int ta, size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
+               const dy_real *x, dy_real beta, dy_real *y);
+  void (*ger)(size_t M, size_t N, dy_real alpha, const dy_real *x, const dy_real *y, dy_real *A,
+              size_t lda);
+  void (*axpy)(size_t n, dy_real a, const dy_real *x, dy_real *y);
+  dy_real (*dot)(size_t n, const dy_real *x, const dy_real *y);
+} dy_kernel_table;
+
+/* The table of isa ("generic", "avx2", "avx512"), or NULL when this CPU or
+ * compiler lacks it. isa NULL: the best one this CPU supports, which the
+ * functions above use (chosen once per process, thread-safe). */
+const dy_kernel_table *dy_kernels_table(const char *isa);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,15 @@
-/* Kernels: built-in row-major products written so GCC/Clang vectorise the
- * inner loops, and a BLAS path when the build has one. */
+/* Kernels: the numeric primitives of every op, in one place.
+ *
+ * Built-in kernels come in three instruction sets: portable C ("generic"),
+ * AVX2+FMA and AVX-512, the SIMD ones compiled from one body (kernels_isa.h)
+ * with GCC/Clang target attributes, so the library needs no -march flag. The
+ * best set this CPU supports is chosen once per process (__builtin_cpu_supports,
+ * an atomic pointer published under pthread_once). BLAS, when the build has
+ * it, takes the products whose size makes it pay (thresholds measured with
+ * dync-bench kernels; see the KERN_* constants). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dy_kernels.h"
@@ -7,6 +17,11 @@
 #if DY_HAVE_BLAS
 #include <cblas.h>
 #endif
+
+/* gemm: packing pays from about this many multiply-adds (M*N*K). */
+#define KERN_PACK_MIN (48.0 * 48 * 48)
+/* BLAS gemm from this many multiply-adds (below, the built-in kernels win). */
+#define KERN_BLAS_GEMM_MIN (160.0 * 160 * 160)
 
 const char *dy_kernels_backend(void) {
 #if DY_HAVE_BLAS
@@ -16,19 +31,24 @@ const char *dy_kernels_backend(void) {
 #endif
 }
 
-void dy_axpy(size_t n, dy_real a, const dy_real *restrict x, dy_real *restrict y) {
+/* C(M,N) = beta C, where beta == 0 overwrites (NaN in C does not survive). */
+static void kern_scale_c(size_t M, size_t N, dy_real beta, dy_real *C, size_t ldc) {
+  if (beta == 1) return;
+  for (size_t i = 0; i < M; i++) {
+    dy_real *c = C + i * ldc;
+    if (beta == 0) memset(c, 0, N * sizeof(dy_real));
+    else
+      for (size_t j = 0; j < N; j++) c[j] *= beta;
+  }
+}
+
+/* ============================================================== generic C */
+
+static void axpy_generic(size_t n, dy_real a, const dy_real *restrict x, dy_real *restrict y) {
   for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-void dy_vadd(size_t n, const dy_real *restrict x, dy_real *restrict y) {
-  for (size_t i = 0; i < n; i++) y[i] += x[i];
-}
-
-void dy_scal(size_t n, dy_real a, dy_real *x) {
-  for (size_t i = 0; i < n; i++) x[i] *= a;
-}
-
-dy_real dy_dotk(size_t n, const dy_real *restrict x, const dy_real *restrict y) {
+static dy_real dot_generic(size_t n, const dy_real *restrict x, const dy_real *restrict y) {
   dy_real s[8] = {0};
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
@@ -38,27 +58,221 @@ dy_real dy_dotk(size_t n, const dy_real *restrict x, const dy_real *restrict y) 
   return t + ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-void dy_ger(size_t M, size_t N, dy_real alpha, const dy_real *restrict x,
-            const dy_real *restrict y, dy_real *restrict A, size_t lda) {
-  for (size_t i = 0; i < M; i++) dy_axpy(N, alpha * x[i], y, A + i * lda);
+static void ger_generic(size_t M, size_t N, dy_real alpha, const dy_real *x, const dy_real *y,
+                        dy_real *A, size_t lda) {
+  for (size_t i = 0; i < M; i++) axpy_generic(N, alpha * x[i], y, A + i * lda);
+}
+
+static void gemv_generic(int ta, size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
+                         const dy_real *x, dy_real beta, dy_real *y) {
+  size_t ny = ta ? N : M;
+  kern_scale_c(1, ny, beta, y, ny);
+  if (!ta)
+    for (size_t i = 0; i < M; i++) y[i] += alpha * dot_generic(N, A + i * lda, x);
+  else
+    for (size_t i = 0; i < M; i++) axpy_generic(N, alpha * x[i], A + i * lda, y);
+}
+
+static void gemm_generic(int ta, int tb, size_t M, size_t N, size_t K, dy_real alpha,
+                         const dy_real *A, size_t lda, const dy_real *B, size_t ldb, dy_real beta,
+                         dy_real *C, size_t ldc) {
+  kern_scale_c(M, N, beta, C, ldc);
+  if (alpha == 0) return;
+  for (size_t i = 0; i < M; i++) {
+    dy_real *c = C + i * ldc;
+    if (!tb) {
+      /* c(N) += alpha sum_k op(A)(i,k) B(k,:) */
+      for (size_t k = 0; k < K; k++) {
+        dy_real a = ta ? A[k * lda + i] : A[i * lda + k];
+        axpy_generic(N, alpha * a, B + k * ldb, c);
+      }
+    } else {
+      for (size_t j = 0; j < N; j++) {
+        const dy_real *b = B + j * ldb;
+        dy_real s;
+        if (!ta) s = dot_generic(K, A + i * lda, b);
+        else {
+          s = 0;
+          for (size_t k = 0; k < K; k++) s += A[k * lda + i] * b[k];
+        }
+        c[j] += alpha * s;
+      }
+    }
+  }
+}
+
+static const dy_kernel_table table_generic = {
+    "generic", gemm_generic, gemv_generic, ger_generic, axpy_generic, dot_generic,
+};
+
+/* ========================================================== x86 SIMD sets */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define DY_KERN_X86 1
+#include <immintrin.h>
+
+/* ---------------------------------------------------------------- AVX2 */
+#define KFN __attribute__((target("avx2,fma")))
+#define FN(x) x##_avx2
+#define ISA_NAME "avx2"
+#define MR 6
+#define NV 2
+#if DY_USE_DOUBLE
+#define VT __m256d
+#define VW 4
+#define LOAD _mm256_loadu_pd
+#define STORE _mm256_storeu_pd
+#define SET1 _mm256_set1_pd
+#define FMA _mm256_fmadd_pd
+#define ADD _mm256_add_pd
+#define ZERO _mm256_setzero_pd
+KFN static inline __m256i mask_avx2(size_t n) {
+  return _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+#define LOADN(p, n) _mm256_maskload_pd((p), mask_avx2(n))
+#define STOREN(p, v, n) _mm256_maskstore_pd((p), mask_avx2(n), (v))
+KFN static inline double hsum_avx2(__m256d v) {
+  __m128d lo = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(lo, _mm_unpackhi_pd(lo, lo)));
+}
+#else
+#define VT __m256
+#define VW 8
+#define LOAD _mm256_loadu_ps
+#define STORE _mm256_storeu_ps
+#define SET1 _mm256_set1_ps
+#define FMA _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+#define ZERO _mm256_setzero_ps
+KFN static inline __m256i mask_avx2(size_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define LOADN(p, n) _mm256_maskload_ps((p), mask_avx2(n))
+#define STOREN(p, v, n) _mm256_maskstore_ps((p), mask_avx2(n), (v))
+KFN static inline float hsum_avx2(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  return _mm_cvtss_f32(_mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1)));
+}
+#endif
+#define HSUM hsum_avx2
+#include "kernels_isa.h"
+#undef KFN
+#undef FN
+#undef ISA_NAME
+#undef MR
+#undef NV
+#undef VT
+#undef VW
+#undef LOAD
+#undef STORE
+#undef SET1
+#undef FMA
+#undef ADD
+#undef ZERO
+#undef LOADN
+#undef STOREN
+#undef HSUM
+
+/* -------------------------------------------------------------- AVX-512 */
+#define KFN __attribute__((target("avx512f,avx2,fma")))
+#define FN(x) x##_avx512
+#define ISA_NAME "avx512"
+#define MR 12
+#define NV 2
+#if DY_USE_DOUBLE
+#define VT __m512d
+#define VW 8
+#define LOAD _mm512_loadu_pd
+#define STORE _mm512_storeu_pd
+#define SET1 _mm512_set1_pd
+#define FMA _mm512_fmadd_pd
+#define ADD _mm512_add_pd
+#define ZERO _mm512_setzero_pd
+#define KMASK(n) ((__mmask8)((1u << (n)) - 1u))
+#define LOADN(p, n) _mm512_maskz_loadu_pd(KMASK(n), (p))
+#define STOREN(p, v, n) _mm512_mask_storeu_pd((p), KMASK(n), (v))
+#define HSUM _mm512_reduce_add_pd
+#else
+#define VT __m512
+#define VW 16
+#define LOAD _mm512_loadu_ps
+#define STORE _mm512_storeu_ps
+#define SET1 _mm512_set1_ps
+#define FMA _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+#define ZERO _mm512_setzero_ps
+#define KMASK(n) ((__mmask16)((1u << (n)) - 1u))
+#define LOADN(p, n) _mm512_maskz_loadu_ps(KMASK(n), (p))
+#define STOREN(p, v, n) _mm512_mask_storeu_ps((p), KMASK(n), (v))
+#define HSUM _mm512_reduce_add_ps
+#endif
+#include "kernels_isa.h"
+#endif /* x86 */
+
+/* =============================================================== dispatch */
+
+static const dy_kernel_table *pick_table(void) {
+#ifdef DY_KERN_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return &table_avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &table_avx2;
+#endif
+  return &table_generic;
+}
+
+static _Atomic(const dy_kernel_table *) kern_best;
+static pthread_once_t kern_once = PTHREAD_ONCE_INIT;
+static void kern_init(void) { atomic_store_explicit(&kern_best, pick_table(), memory_order_release); }
+
+/* The chosen table: one acquire load after the first call. */
+static inline const dy_kernel_table *kern(void) {
+  const dy_kernel_table *t = atomic_load_explicit(&kern_best, memory_order_acquire);
+  if (t) return t;
+  pthread_once(&kern_once, kern_init);
+  return atomic_load_explicit(&kern_best, memory_order_acquire);
+}
+
+const dy_kernel_table *dy_kernels_table(const char *isa) {
+  if (!isa) return kern();
+  if (strcmp(isa, "generic") == 0) return &table_generic;
+#ifdef DY_KERN_X86
+  __builtin_cpu_init();
+  if (strcmp(isa, "avx2") == 0)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &table_avx2 : NULL;
+  if (strcmp(isa, "avx512") == 0) return __builtin_cpu_supports("avx512f") ? &table_avx512 : NULL;
+#endif
+  return NULL;
+}
+
+/* ======================================================== public kernels */
+
+void dy_axpy(size_t n, dy_real a, const dy_real *x, dy_real *y) { kern()->axpy(n, a, x, y); }
+
+dy_real dy_dotk(size_t n, const dy_real *x, const dy_real *y) { return kern()->dot(n, x, y); }
+
+void dy_vadd(size_t n, const dy_real *restrict x, dy_real *restrict y) {
+  for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+void dy_scal(size_t n, dy_real a, dy_real *x) {
+  for (size_t i = 0; i < n; i++) x[i] *= a;
+}
+
+void dy_ger(size_t M, size_t N, dy_real alpha, const dy_real *x, const dy_real *y, dy_real *A,
+            size_t lda) {
+  kern()->ger(M, N, alpha, x, y, A, lda);
 }
 
 void dy_gemv(int ta, size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
              const dy_real *x, dy_real beta, dy_real *y) {
-  size_t ny = ta ? N : M;
-  if (beta == 0) memset(y, 0, ny * sizeof(dy_real));
-  else if (beta != 1) dy_scal(ny, beta, y);
-  if (!ta) {
-    for (size_t i = 0; i < M; i++) y[i] += alpha * dy_dotk(N, A + i * lda, x);
-  } else {
-    for (size_t i = 0; i < M; i++) dy_axpy(N, alpha * x[i], A + i * lda, y);
-  }
+  kern()->gemv(ta, M, N, alpha, A, lda, x, beta, y);
 }
 
 void dy_gemm(int ta, int tb, size_t M, size_t N, size_t K, dy_real alpha, const dy_real *A,
              size_t lda, const dy_real *B, size_t ldb, dy_real beta, dy_real *C, size_t ldc) {
 #if DY_HAVE_BLAS
-  if (M * N * K >= 32768) {
+  if ((double)M * N * K >= KERN_BLAS_GEMM_MIN && M <= INT32_MAX && N <= INT32_MAX &&
+      K <= INT32_MAX && lda <= INT32_MAX && ldb <= INT32_MAX && ldc <= INT32_MAX) {
 #if DY_USE_DOUBLE
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
@@ -69,27 +283,5 @@ void dy_gemm(int ta, int tb, size_t M, size_t N, size_t K, dy_real alpha, const 
     return;
   }
 #endif
-  for (size_t i = 0; i < M; i++) {
-    dy_real *c = C + i * ldc;
-    if (beta == 0) memset(c, 0, N * sizeof(dy_real));
-    else if (beta != 1) dy_scal(N, beta, c);
-    if (!tb) {
-      /* c(N) += alpha * sum_k a(i,k) B(k,:) */
-      for (size_t k = 0; k < K; k++) {
-        dy_real a = ta ? A[k * lda + i] : A[i * lda + k];
-        dy_axpy(N, alpha * a, B + k * ldb, c);
-      }
-    } else {
-      for (size_t j = 0; j < N; j++) {
-        const dy_real *b = B + j * ldb;
-        dy_real s;
-        if (!ta) s = dy_dotk(K, A + i * lda, b);
-        else {
-          s = 0;
-          for (size_t k = 0; k < K; k++) s += A[k * lda + i] * b[k];
-        }
-        c[j] += alpha * s;
-      }
-    }
-  }
+  kern()->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
