@@ -14,6 +14,10 @@
  * Errors from nn calls (bad names, dims, files, NaN gradients) are reported
  * by the return value and dy_model_error(m); they never abort. Graph-side
  * errors (a lookup row out of range) go to the graph's sticky error.
+ *
+ * Threads: models share nothing (no global state). Graphs in several threads
+ * may read one model at once; backward into one model, updates and
+ * additions must not run concurrently with anything else on that model.
  */
 #ifndef DY_NN_H
 #define DY_NN_H

@@ -3,10 +3,10 @@
  * the graph nodes that put parameters into a graph.
  *
  * Layout: every parameter and lookup owns the range [off, off + size) of
- * m->vals and m->grads, in order of addition. The buffers grow (by doubling)
- * as parameters are added, so parameters keep offsets, never pointers; a
- * pointer from dy_param_values() or a graph node built before a later
- * dy_model_add_* may be stale.
+ * m->vals and m->grads, in order of addition. The buffers grow (by half, or
+ * to fit one big table exactly) as parameters are added, so parameters keep
+ * offsets, never pointers; a pointer from dy_param_values() or a graph node
+ * built before a later dy_model_add_* may be stale.
  *
  * Lookup rows touched by backward are recorded by a per-row flag plus a list
  * (O(1) per touch, duplicates ignored); trainers update and clear only those.
@@ -173,8 +173,8 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   }
   size_t need = m->size + n;
   if (need <= m->cap) return 0;
-  /* double for small additions, fit exactly a big one (an embedding table) */
-  size_t nc = m->cap ? (m->cap > SIZE_MAX / 4 ? need : m->cap * 2) : 1024;
+  /* grow by half for small additions, fit exactly a big one (an embedding table) */
+  size_t nc = m->cap ? (m->cap > SIZE_MAX / 4 ? need : m->cap + m->cap / 2) : 1024;
   if (nc < need) nc = need;
   dy_real *v = dy_model_alloc(m, nc * sizeof(dy_real));
   dy_real *g = v ? dy_model_alloc(m, nc * sizeof(dy_real)) : NULL;

@@ -711,7 +711,9 @@ static dy_status load_into(dy_model *m, dy_trainer *t, const char *path, const u
       static const char *kn[] = {"SGD", "momentum SGD", "Adagrad", "RMSProp", "Adam"};
       st = PFAIL(&p, DY_EFORMAT, "load '%s': offset %u: the file holds %s state, the trainer is %s", path, HDR_SIZE + 4,
                  kn[p.tkind], kn[t->kind]);
-    } else if (p.K && dy_trainer_ensure_state(t, p.K) != DY_OK) {
+    } else if ((p.K || t->nstate) && dy_trainer_ensure_state(t, p.K) != DY_OK) {
+      /* (also grows state allocated before the model last grew, so that the
+       * commit below can write the slices of every loaded parameter) */
       st = PFAIL(&p, DY_ENOMEM, "load '%s': %s", path, m->err);
     }
   }

@@ -403,6 +403,142 @@ START_TEST(errors_name_parameter_and_offset) {
 }
 END_TEST
 
+/* A trainer whose state predates parameters added later: loading a file
+ * (with or without state) covers the new parameters too. */
+START_TEST(load_after_model_grew) {
+  mk_tmpdir();
+  for (int with_state = 0; with_state < 2; with_state++) {
+    dy_model *a = small_model(1);
+    dy_model_add_lookup(a, "late", 300, dy_d1(8), dy_init_glorot());
+    dy_model_add_param(a, "late2", dy_d2(30, 30), dy_init_glorot());
+    dy_trainer *ta = make(a, 5);
+    if (with_state) train(a, ta, 2, 1);
+    ck_assert_int_eq(dy_model_save(a, ta, path_of("g.dy")), DY_OK);
+    dy_model *b = small_model(2);
+    dy_trainer *tb = make(b, 5);
+    train(b, tb, 2, 3); /* state for the small model only */
+    dy_model_add_lookup(b, "late", 300, dy_d1(8), dy_init_glorot());
+    dy_model_add_param(b, "late2", dy_d2(30, 30), dy_init_glorot());
+    ck_assert_msg(dy_model_load(b, tb, path_of("g.dy"), NULL) == DY_OK, "%s", dy_model_error(b));
+    ck_assert(same_values(a, b));
+    train(a, ta, 2, 5);
+    train(b, tb, 2, 5);
+    ck_assert(same_values(a, b));
+    dy_trainer_free(ta);
+    dy_trainer_free(tb);
+    dy_model_free(a);
+    dy_model_free(b);
+  }
+  rm_tmpdir();
+}
+END_TEST
+
+/* An independent reader of the documented format: rewrites a file image with
+ * scalars of the other precision (4 <-> 8 bytes), fixing size and CRC. */
+static uint32_t le32(const uint8_t *b) { return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24; }
+static uint64_t le64(const uint8_t *b) { return le32(b) | (uint64_t)le32(b + 4) << 32; }
+static void set32(uint8_t *b, uint32_t v) { for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i)); }
+static void set64(uint8_t *b, uint64_t v) { for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i)); }
+
+static uint8_t *convert_precision(const uint8_t *in, size_t n, size_t *outn) {
+  uint32_t S = le32(in + 16), T = S == 4 ? 8 : 4, flags = le32(in + 20), nrec = le32(in + 24);
+  uint8_t *out = malloc(2 * n + 64);
+  size_t i = 0, o = 0;
+  memcpy(out, in, 48);
+  set32(out + 16, T);
+  i = o = 48;
+  uint32_t K = 0, kind = 0;
+  if (flags & 1) {
+    memcpy(out + o, in + i, 120);
+    kind = le32(in + i + 4);
+    K = le32(in + i + 8);
+    i += 120;
+    o += 120;
+  }
+  for (uint32_t r = 0; r < nrec; r++) {
+    uint32_t nd = in[i + 5], L = (uint32_t)in[i + 8] | (uint32_t)in[i + 9] << 8;
+    size_t fixed = 10 + L + 4 * nd + 12;
+    uint32_t rows = le32(in + i + 10 + L + 4 * nd);
+    uint64_t C = le64(in + i + 10 + L + 4 * nd + 4);
+    memcpy(out + o, in + i, fixed);
+    i += fixed;
+    o += fixed;
+    for (uint64_t k = 0; k < C * (1 + K); k++) {
+      double v;
+      if (S == 4) {
+        uint32_t u = le32(in + i);
+        float f;
+        memcpy(&f, &u, 4);
+        v = f;
+      } else {
+        uint64_t u = le64(in + i);
+        memcpy(&v, &u, 8);
+      }
+      i += S;
+      if (T == 4) {
+        float f = (float)v;
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        set32(out + o, u);
+      } else {
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        set64(out + o, u);
+      }
+      o += T;
+    }
+    if (kind == 4 && K) {
+      memcpy(out + o, in + i, 8 * (size_t)rows);
+      i += 8 * (size_t)rows;
+      o += 8 * (size_t)rows;
+    }
+  }
+  ck_assert_uint_eq(i, n - 4); /* the documented layout accounts for every byte */
+  o += 4;
+  set64(out + 32, o);
+  fix_crc(out, o);
+  *outn = o;
+  return out;
+}
+
+/* A file in the other precision loads, converted (values exact when going
+ * up from float; rounded to float when going down). */
+START_TEST(other_precision) {
+  mk_tmpdir();
+  dy_model *a = small_model(1);
+  dy_trainer *ta = make(a, 4);
+  train(a, ta, 3, 1);
+  ck_assert_int_eq(dy_model_save(a, ta, path_of("p.dy")), DY_OK);
+  size_t n, cn;
+  uint8_t *orig = read_all(path_of("p.dy"), &n);
+  uint8_t *conv = convert_precision(orig, n, &cn);
+  ck_assert_uint_eq(le32(conv + 16), sizeof(dy_real) == 4 ? 8 : 4);
+  dy_model *b = small_model(4);
+  dy_trainer *tb = make(b, 4);
+  ck_assert_msg(dy_model_load_mem(b, tb, conv, cn, "conv", NULL) == DY_OK, "%s", dy_model_error(b));
+  for (size_t i = 0; i < dy_model_size(a); i++) ck_assert(b->vals[i] == a->vals[i] || sizeof(dy_real) == 8);
+  for (size_t i = 0; i < dy_model_size(a); i++) ck_assert(fabs((double)b->vals[i] - (double)a->vals[i]) <= 1e-6 * fabs((double)a->vals[i]));
+  ck_assert_uint_eq(dy_trainer_steps(tb), 3);
+  /* and back: the round trip through the other precision is lossless for float */
+  size_t bn;
+  uint8_t *back = convert_precision(conv, cn, &bn);
+  ck_assert_uint_eq(bn, n);
+  if (sizeof(dy_real) == 4) ck_assert(memcmp(back, orig, n) == 0);
+  char err[256];
+  dy_model *c = dy_model_load_new_mem(conv, cn, "conv", err, sizeof err);
+  ck_assert_msg(c != NULL, "%s", err);
+  dy_model_free(c);
+  free(orig);
+  free(conv);
+  free(back);
+  dy_trainer_free(ta);
+  dy_trainer_free(tb);
+  dy_model_free(a);
+  dy_model_free(b);
+  rm_tmpdir();
+}
+END_TEST
+
 /* A failing write (file size limit standing in for a full disk), a missing
  * directory, an unwritable one: DY_EIO, the old file intact, no temporary. */
 START_TEST(atomic_on_failure) {
@@ -493,6 +629,8 @@ int main(void) {
   tcase_add_test(tc, resume_identical_updates);
   tcase_add_test(tc, every_byte_and_truncation);
   tcase_add_test(tc, errors_name_parameter_and_offset);
+  tcase_add_test(tc, load_after_model_grew);
+  tcase_add_test(tc, other_precision);
   tcase_add_test(tc, atomic_on_failure);
   tcase_add_test(tc, tagger_sized_file);
   suite_add_tcase(s, tc);
