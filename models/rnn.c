@@ -40,12 +40,37 @@ static const char *kind_name(dy_rnn_kind k) {
   return k == DY_LSTM ? "LSTM" : k == DY_GRU ? "GRU" : "SRNN";
 }
 
-/* Names node e "<rnn>/h_t" (layer label 0) or "<rnn>/l<k>/h_t". */
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_int(char *p, int64_t v) {
+  char d[24];
+  int n = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  if (v < 0) *p++ = '-';
+  do d[n++] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  while (n) *p++ = d[--n];
+  return p;
+}
+
+/* Names node e "<rnn>/h_t" (layer label 0) or "<rnn>/l<k>/h_t". Formatted
+ * by hand: this runs twice per step and snprintf would be a visible cost. */
 static void name_node(dy_expr e, const dy_rnn *r, uint32_t l, const char *what, int32_t t) {
-  char buf[160];
+  char buf[sizeof r->name + 64], *p = buf;
+  size_t n = strlen(r->name), w = strlen(what);
+  memcpy(p, r->name, n);
+  p += n;
   uint32_t lab = r->lbase + l;
-  if (lab) snprintf(buf, sizeof buf, "%s/l%u/%s_%d", r->name, (unsigned)lab, what, (int)t);
-  else snprintf(buf, sizeof buf, "%s/%s_%d", r->name, what, (int)t);
+  if (lab) {
+    memcpy(p, "/l", 2);
+    p = put_int(p + 2, lab);
+  }
+  *p++ = '/';
+  if (w > 16) w = 16;
+  memcpy(p, what, w);
+  p += w;
+  *p++ = '_';
+  p = put_int(p, t);
+  *p = 0;
   dy_expr_set_name(e, buf);
 }
 

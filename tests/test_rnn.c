@@ -647,6 +647,20 @@ START_TEST(birnn_values) {
       cur[t] = dy_concat(pair, 2);
     }
   }
+  /* names and tags of the stacked directions */
+  int found = 0;
+  for (uint32_t i = 0; i < dy_graph_size(g); i++) {
+    const dy_node *n = dy_node_at(g, i);
+    if (n->name && !strcmp(n->name, "bi/bwd/l1/h_0")) {
+      found++;
+      ck_assert_int_eq(n->tag, 0);
+    }
+    if (n->name && !strcmp(n->name, "bi/fwd/h_3")) {
+      found++;
+      ck_assert_int_eq(n->tag, 3);
+    }
+  }
+  ck_assert_int_eq(found, 4); /* by the birnn and by the manual unroll above */
   for (uint32_t t = 0; t < T; t++) {
     const dy_real *a = dy_forward(y[t]), *e = dy_forward(cur[t]);
     ck_assert_ptr_nonnull(a);
