@@ -49,8 +49,9 @@ struct bench_ctx {
 /* Monotonic time in seconds. */
 double bench_now(void);
 
-/* Runs fn(arg) repeatedly: `reps` rounds of at least ctx->seconds / reps each
- * (at least one call per round); returns the best seconds per call. */
+/* Runs fn(arg) repeatedly for about ctx->seconds, split into `reps` rounds of
+ * timed batches of about 100 us (at least one call); returns the seconds per
+ * call of the fastest batch (robust to preemption on a shared machine). */
 double bench_time(bench_ctx *ctx, void (*fn)(void *arg), void *arg, int reps);
 
 /* Prints the machine and build description as "# key: value" lines. */

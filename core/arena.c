@@ -1,17 +1,12 @@
-/* Arenas: chains of 64-byte aligned blocks, rewound in O(1).
+/* Arenas: chains of 64-byte aligned blocks, rewound in O(1). The fast paths
+ * (allocation inside the current block, rewinding a single block) are inline
+ * in dy_internal.h; this file holds the slow paths.
  * A rewind after an example that needed more than one block replaces the
  * chain with one block of the total size, so a steady loop allocates nothing. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dy_internal.h"
-
-struct dy_block {
-  dy_block *next;
-  void *raw;     /* what the allocator returned */
-  char *mem;     /* 64-byte aligned start */
-  size_t cap, used;
-};
 
 #define DY_ALIGN 64u
 #define DY_MIN_BLOCK ((size_t)64 * 1024)
@@ -41,23 +36,24 @@ static void block_free(dy_graph *g, dy_block *b) {
   g->alloc.free(g->alloc.ctx, b);
 }
 
-void *dy_arena_alloc(dy_graph *g, dy_arena *a, size_t n) {
-  n = (n + DY_ALIGN - 1) & ~(size_t)(DY_ALIGN - 1);
-  if (n == 0) n = DY_ALIGN;
+/* The slow path of dy_arena_alloc_aligned (dy_internal.h): the current block
+ * is full; move to the next block of the chain or append a new one. */
+void *dy_arena_alloc_slow(dy_graph *g, dy_arena *a, size_t n, size_t align) {
+  if (n == 0) n = 1;
   dy_block *b = a->cur;
   while (b) {
-    if (b->cap - b->used >= n) {
-      void *p = b->mem + b->used;
-      b->used += n;
+    size_t off = (b->used + align - 1) & ~(align - 1);
+    if (off <= b->cap && b->cap - off >= n) {
+      b->used = off + n;
       a->cur = b;
-      return p;
+      return b->mem + off;
     }
     if (!b->next) break;
     b = b->next;
     b->used = 0;
   }
   size_t cap = a->reserved > DY_MIN_BLOCK ? a->reserved : DY_MIN_BLOCK;
-  if (cap < n) cap = n;
+  if (cap < n) cap = (n + DY_ALIGN - 1) & ~(size_t)(DY_ALIGN - 1);
   dy_block *nb = block_new(g, cap);
   if (!nb) return NULL;
   if (b) b->next = nb; else a->head = nb;
@@ -68,7 +64,7 @@ void *dy_arena_alloc(dy_graph *g, dy_arena *a, size_t n) {
   return nb->mem;
 }
 
-void dy_arena_rewind(dy_graph *g, dy_arena *a) {
+void dy_arena_rewind_slow(dy_graph *g, dy_arena *a) {
   if (!a->head) return;
   if (a->head->next) {
     /* consolidate into one block of the total size (O(blocks), not O(nodes)) */

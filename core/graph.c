@@ -40,17 +40,20 @@ int dy_dim_eq_nobatch(dy_dim a, dy_dim b) {
 
 int dy_dim_eq(dy_dim a, dy_dim b) { return a.bd == b.bd && dy_dim_eq_nobatch(a, b); }
 
-int dy_dim_ok(dy_dim d) {
-  if (d.nd < 1 || d.nd > DY_MAX_DIMS || d.bd < 1) return 0;
-  uint64_t s = d.bd;
-  for (uint32_t i = 0; i < DY_MAX_DIMS; i++) {
-    if (d.d[i] < 1) return 0;
-    if (i >= d.nd && d.d[i] != 1) return 0;
-    s *= d.d[i];
-    if (s > UINT32_MAX) return 0;
-  }
-  return 1;
+/* dy_dim_ok, branch-light: dy_apply checks every node's result with it. */
+static inline int dim_ok(const dy_dim *d) {
+  if (d->nd - 1u >= DY_MAX_DIMS || d->bd == 0) return 0;
+  uint32_t d0 = d->d[0], d1 = d->d[1], d2 = d->d[2], d3 = d->d[3];
+  if (!d0 | !d1 | !d2 | !d3) return 0;
+  if ((d->nd < 2 && d1 != 1) | (d->nd < 3 && d2 != 1) | (d->nd < 4 && d3 != 1)) return 0;
+  /* every factor < 2^32, so no product below overflows 64 bits */
+  uint64_t a = (uint64_t)d0 * d1, b = (uint64_t)d2 * d3;
+  if ((a | b) > UINT32_MAX) return 0;
+  uint64_t c = a * b;
+  return c <= UINT32_MAX && c * d->bd <= UINT32_MAX;
 }
+
+int dy_dim_ok(dy_dim d) { return dim_ok(&d); }
 
 const char *dy_dim_str(dy_dim d, char *buf, size_t n) {
   if (n == 0) return buf;
@@ -346,8 +349,14 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
       return invalid_expr(g);
     }
   }
-  uint32_t *ids = dy_graph_data(g, nargs * sizeof(uint32_t));
-  if (!ids) return invalid_expr(g);
+  /* argument ids need only their own alignment (not dy_graph_data's 64
+   * bytes): 4 bytes per argument keeps a graph's build data compact */
+  uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
+  if (!ids) {
+    dy_fail(g, DY_ENOMEM, "%s: out of memory for the argument list of node %u", op->name,
+            (unsigned)g->n);
+    return invalid_expr(g);
+  }
   dy_node *n = push_node(g, op);
   if (!n) return invalid_expr(g);
   uint16_t ng = 0;
@@ -365,7 +374,7 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
     if (g->status == DY_OK) dy_fail_shape(g, n, "invalid arguments");
     return invalid_expr(g);
   }
-  if (!dy_dim_ok(n->dim)) {
+  if (!dim_ok(&n->dim)) {
     char db[64];
     dy_fail_shape(g, n, "result dim %s is invalid (a zero or oversized dimension)",
                   dy_dim_str(n->dim, db, sizeof db));

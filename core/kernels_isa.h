@@ -5,6 +5,7 @@
  *   VT VW        vector type and its number of dy_real lanes
  *   LOAD STORE SET1 FMA ADD ZERO HSUM   full-vector operations
  *   LOADN(p, n) STOREN(p, v, n)         first n < VW lanes (others untouched / 0)
+ *   PREFETCH(p)  software prefetch of the line holding p into L1
  *   MR NV        gemm micro-tile: MR rows of C by NV vectors (NR = NV*VW columns)
  * Every function here has the contract of its public counterpart in
  * dy_kernels.h (without the BLAS path). Row-major throughout. */
@@ -44,27 +45,64 @@ KFN static dy_real FN(dot)(size_t n, const dy_real *x, const dy_real *y) {
   return HSUM(ADD(ADD(s0, s1), ADD(s2, s3)));
 }
 
-/* y(M) = alpha A(M,N) x(N) + beta y: four rows at a time, each a dot product
- * with two accumulators per row; x is loaded once per four rows. */
+/* y(M) = alpha A(M,N) x(N) + beta y: eight rows at a time, one accumulator
+ * per row, x loaded once per eight rows; the eight sums are reduced together
+ * (HSUM4: a transposing add tree) rather than one by one. */
 KFN static void FN(gemv_n)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
                            const dy_real *x, dy_real beta, dy_real *y) {
   size_t i = 0;
-  for (; i + 4 <= M; i += 4) {
+  dy_real r[8];
+  for (; i + 8 <= M; i += 8) {
     const dy_real *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    const dy_real *a4 = a3 + lda, *a5 = a4 + lda, *a6 = a5 + lda, *a7 = a6 + lda;
     VT s0 = ZERO(), s1 = ZERO(), s2 = ZERO(), s3 = ZERO();
-    VT t0 = ZERO(), t1 = ZERO(), t2 = ZERO(), t3 = ZERO();
+    VT s4 = ZERO(), s5 = ZERO(), s6 = ZERO(), s7 = ZERO();
+    /* prefetch the next block's rows column by column: eight short row
+     * streams defeat the hardware prefetchers (the current block if last) */
+    const dy_real *p0 = i + 16 <= M ? a0 + 8 * lda : a0;
     size_t j = 0;
-    for (; j + 2 * VW <= N; j += 2 * VW) {
-      VT xa = LOAD(x + j), xb = LOAD(x + j + VW);
+    for (; j + VW <= N; j += VW) {
+      VT xa = LOAD(x + j);
+      PREFETCH(p0 + j);
+      PREFETCH(p0 + lda + j);
+      PREFETCH(p0 + 2 * lda + j);
+      PREFETCH(p0 + 3 * lda + j);
+      PREFETCH(p0 + 4 * lda + j);
+      PREFETCH(p0 + 5 * lda + j);
+      PREFETCH(p0 + 6 * lda + j);
+      PREFETCH(p0 + 7 * lda + j);
       s0 = FMA(LOAD(a0 + j), xa, s0);
       s1 = FMA(LOAD(a1 + j), xa, s1);
       s2 = FMA(LOAD(a2 + j), xa, s2);
       s3 = FMA(LOAD(a3 + j), xa, s3);
-      t0 = FMA(LOAD(a0 + j + VW), xb, t0);
-      t1 = FMA(LOAD(a1 + j + VW), xb, t1);
-      t2 = FMA(LOAD(a2 + j + VW), xb, t2);
-      t3 = FMA(LOAD(a3 + j + VW), xb, t3);
+      s4 = FMA(LOAD(a4 + j), xa, s4);
+      s5 = FMA(LOAD(a5 + j), xa, s5);
+      s6 = FMA(LOAD(a6 + j), xa, s6);
+      s7 = FMA(LOAD(a7 + j), xa, s7);
     }
+    if (j < N) {
+      size_t n = N - j;
+      VT xa = LOADN(x + j, n);
+      s0 = FMA(LOADN(a0 + j, n), xa, s0);
+      s1 = FMA(LOADN(a1 + j, n), xa, s1);
+      s2 = FMA(LOADN(a2 + j, n), xa, s2);
+      s3 = FMA(LOADN(a3 + j, n), xa, s3);
+      s4 = FMA(LOADN(a4 + j, n), xa, s4);
+      s5 = FMA(LOADN(a5 + j, n), xa, s5);
+      s6 = FMA(LOADN(a6 + j, n), xa, s6);
+      s7 = FMA(LOADN(a7 + j, n), xa, s7);
+    }
+    HSUM4(s0, s1, s2, s3, r);
+    HSUM4(s4, s5, s6, s7, r + 4);
+    if (beta == 0)
+      for (int q = 0; q < 8; q++) y[i + q] = alpha * r[q];
+    else
+      for (int q = 0; q < 8; q++) y[i + q] = alpha * r[q] + beta * y[i + q];
+  }
+  for (; i + 4 <= M; i += 4) {
+    const dy_real *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    VT s0 = ZERO(), s1 = ZERO(), s2 = ZERO(), s3 = ZERO();
+    size_t j = 0;
     for (; j + VW <= N; j += VW) {
       VT xa = LOAD(x + j);
       s0 = FMA(LOAD(a0 + j), xa, s0);
@@ -73,80 +111,65 @@ KFN static void FN(gemv_n)(size_t M, size_t N, dy_real alpha, const dy_real *A, 
       s3 = FMA(LOAD(a3 + j), xa, s3);
     }
     if (j < N) {
-      size_t r = N - j;
-      VT xa = LOADN(x + j, r);
-      t0 = FMA(LOADN(a0 + j, r), xa, t0);
-      t1 = FMA(LOADN(a1 + j, r), xa, t1);
-      t2 = FMA(LOADN(a2 + j, r), xa, t2);
-      t3 = FMA(LOADN(a3 + j, r), xa, t3);
+      size_t n = N - j;
+      VT xa = LOADN(x + j, n);
+      s0 = FMA(LOADN(a0 + j, n), xa, s0);
+      s1 = FMA(LOADN(a1 + j, n), xa, s1);
+      s2 = FMA(LOADN(a2 + j, n), xa, s2);
+      s3 = FMA(LOADN(a3 + j, n), xa, s3);
     }
-    dy_real r0 = alpha * HSUM(ADD(s0, t0)), r1 = alpha * HSUM(ADD(s1, t1));
-    dy_real r2 = alpha * HSUM(ADD(s2, t2)), r3 = alpha * HSUM(ADD(s3, t3));
-    if (beta == 0) {
-      y[i] = r0; y[i + 1] = r1; y[i + 2] = r2; y[i + 3] = r3;
-    } else {
-      y[i] = r0 + beta * y[i];
-      y[i + 1] = r1 + beta * y[i + 1];
-      y[i + 2] = r2 + beta * y[i + 2];
-      y[i + 3] = r3 + beta * y[i + 3];
-    }
+    HSUM4(s0, s1, s2, s3, r);
+    if (beta == 0)
+      for (int q = 0; q < 4; q++) y[i + q] = alpha * r[q];
+    else
+      for (int q = 0; q < 4; q++) y[i + q] = alpha * r[q] + beta * y[i + q];
   }
   for (; i < M; i++) {
-    dy_real r = alpha * FN(dot)(N, A + i * lda, x);
-    y[i] = beta == 0 ? r : r + beta * y[i];
+    dy_real v = alpha * FN(dot)(N, A + i * lda, x);
+    y[i] = beta == 0 ? v : v + beta * y[i];
   }
 }
 
-/* y(N) += alpha A(M,N)^T x(M): a block of up to 8 vectors of y stays in
- * registers while the rows of A are swept (axpy-style); narrow leftovers use
- * four row accumulators to hide the FMA latency. y already holds beta*y. */
+/* y(nv vectors, the last holding rem lanes) += alpha A(M, those columns)^T
+ * x(M): the block of y stays in registers while the rows of A are swept
+ * (axpy-style). nv is a constant after inlining. */
+KFN static inline __attribute__((always_inline)) void FN(gemv_t_blk)(
+    int nv, size_t rem, size_t M, dy_real alpha, const dy_real *A, size_t lda, const dy_real *x,
+    dy_real *y) {
+  VT c[8];
+  _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)
+    c[v] = v == nv - 1 && rem < VW ? LOADN(y + v * VW, rem) : LOAD(y + v * VW);
+  const dy_real *a = A;
+  for (size_t i = 0; i < M; i++, a += lda) {
+    VT s = SET1(alpha * x[i]);
+    _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)
+      c[v] = FMA(s, v == nv - 1 && rem < VW ? LOADN(a + v * VW, rem) : LOAD(a + v * VW), c[v]);
+  }
+  _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++) {
+    if (v == nv - 1 && rem < VW) STOREN(y + v * VW, c[v], rem);
+    else STORE(y + v * VW, c[v]);
+  }
+}
+
+/* y(N) += alpha A(M,N)^T x(M): blocks of 8 vectors of y, then one block of
+ * the remaining columns. y already holds beta*y. */
 KFN static void FN(gemv_t_acc)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
                                const dy_real *x, dy_real *y) {
   size_t j = 0;
-  for (; j + 8 * VW <= N; j += 8 * VW) {
-    VT c0 = LOAD(y + j), c1 = LOAD(y + j + VW), c2 = LOAD(y + j + 2 * VW), c3 = LOAD(y + j + 3 * VW);
-    VT c4 = LOAD(y + j + 4 * VW), c5 = LOAD(y + j + 5 * VW), c6 = LOAD(y + j + 6 * VW);
-    VT c7 = LOAD(y + j + 7 * VW);
-    const dy_real *a = A + j;
-    for (size_t i = 0; i < M; i++, a += lda) {
-      VT s = SET1(alpha * x[i]);
-      c0 = FMA(s, LOAD(a), c0);
-      c1 = FMA(s, LOAD(a + VW), c1);
-      c2 = FMA(s, LOAD(a + 2 * VW), c2);
-      c3 = FMA(s, LOAD(a + 3 * VW), c3);
-      c4 = FMA(s, LOAD(a + 4 * VW), c4);
-      c5 = FMA(s, LOAD(a + 5 * VW), c5);
-      c6 = FMA(s, LOAD(a + 6 * VW), c6);
-      c7 = FMA(s, LOAD(a + 7 * VW), c7);
-    }
-    STORE(y + j, c0); STORE(y + j + VW, c1); STORE(y + j + 2 * VW, c2); STORE(y + j + 3 * VW, c3);
-    STORE(y + j + 4 * VW, c4); STORE(y + j + 5 * VW, c5); STORE(y + j + 6 * VW, c6);
-    STORE(y + j + 7 * VW, c7);
-  }
-  for (; j < N; j += VW) {
-    size_t r = N - j < VW ? N - j : VW;
-    VT c0 = r == VW ? LOAD(y + j) : LOADN(y + j, r), c1 = ZERO(), c2 = ZERO(), c3 = ZERO();
-    const dy_real *a = A + j;
-    size_t i = 0;
-    if (r == VW) {
-      for (; i + 4 <= M; i += 4, a += 4 * lda) {
-        c0 = FMA(SET1(alpha * x[i]), LOAD(a), c0);
-        c1 = FMA(SET1(alpha * x[i + 1]), LOAD(a + lda), c1);
-        c2 = FMA(SET1(alpha * x[i + 2]), LOAD(a + 2 * lda), c2);
-        c3 = FMA(SET1(alpha * x[i + 3]), LOAD(a + 3 * lda), c3);
-      }
-      for (; i < M; i++, a += lda) c0 = FMA(SET1(alpha * x[i]), LOAD(a), c0);
-      STORE(y + j, ADD(ADD(c0, c1), ADD(c2, c3)));
-    } else {
-      for (; i + 4 <= M; i += 4, a += 4 * lda) {
-        c0 = FMA(SET1(alpha * x[i]), LOADN(a, r), c0);
-        c1 = FMA(SET1(alpha * x[i + 1]), LOADN(a + lda, r), c1);
-        c2 = FMA(SET1(alpha * x[i + 2]), LOADN(a + 2 * lda, r), c2);
-        c3 = FMA(SET1(alpha * x[i + 3]), LOADN(a + 3 * lda, r), c3);
-      }
-      for (; i < M; i++, a += lda) c0 = FMA(SET1(alpha * x[i]), LOADN(a, r), c0);
-      STOREN(y + j, ADD(ADD(c0, c1), ADD(c2, c3)), r);
-    }
+  for (; j + 8 * VW <= N; j += 8 * VW) FN(gemv_t_blk)(8, VW, M, alpha, A + j, lda, x, y + j);
+  if (j == N) return;
+  size_t left = N - j, nv = (left + VW - 1) / VW, rem = left - (nv - 1) * VW;
+  const dy_real *a = A + j;
+  dy_real *yy = y + j;
+  switch (nv) {
+    case 1: FN(gemv_t_blk)(1, rem, M, alpha, a, lda, x, yy); break;
+    case 2: FN(gemv_t_blk)(2, rem, M, alpha, a, lda, x, yy); break;
+    case 3: FN(gemv_t_blk)(3, rem, M, alpha, a, lda, x, yy); break;
+    case 4: FN(gemv_t_blk)(4, rem, M, alpha, a, lda, x, yy); break;
+    case 5: FN(gemv_t_blk)(5, rem, M, alpha, a, lda, x, yy); break;
+    case 6: FN(gemv_t_blk)(6, rem, M, alpha, a, lda, x, yy); break;
+    case 7: FN(gemv_t_blk)(7, rem, M, alpha, a, lda, x, yy); break;
+    default: FN(gemv_t_blk)(8, rem, M, alpha, a, lda, x, yy); break;
   }
 }
 
@@ -327,6 +350,76 @@ KFN static void FN(gemm_direct)(int ta, int tb, size_t M, size_t N, size_t K, dy
 #undef OPA
 }
 
+/* C(M,N) += alpha op(A)(M,K) op(B)(K,N) for M <= nv*VW (nv = 1 or 2): the
+ * products of a batch of vectors (Y = X W^T, dX = dY W). alpha op(A)^T is
+ * packed (kc x nv*VW, small), entries of op(B) (= W) are broadcast straight
+ * from memory (no packing of the large matrix), and each MR x nv*VW tile of
+ * C^T is added to C transposed. nv and tb are constants after inlining. */
+KFN static inline __attribute__((always_inline)) void FN(small_m_body)(
+    int nv, int tb, int ta, size_t M, size_t N, size_t K, dy_real alpha, const dy_real *A, size_t lda,
+    const dy_real *B, size_t ldb, dy_real *C, size_t ldc, dy_real *At) {
+  const size_t nr = (size_t)nv * VW;
+  for (size_t pc = 0; pc < K; pc += 256) {
+    size_t kc = K - pc < 256 ? K - pc : 256;
+    for (size_t k = 0; k < kc; k++)
+      for (size_t i = 0; i < nr; i++)
+        At[k * nr + i] = i < M ? alpha * (ta ? A[(pc + k) * lda + i] : A[i * lda + pc + k]) : 0;
+    for (size_t j = 0; j < N; j += MR) {
+      size_t mr = N - j < MR ? N - j : MR;
+      /* op(B)(pc + k, j + r) = b[r * rs + k * ks] */
+      const dy_real *b = tb ? B + j * ldb + pc : B + pc * ldb + j;
+      const size_t rs = tb ? ldb : 1, ks = tb ? 1 : ldb;
+      VT c[MR][2];
+      _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+        c[r][0] = ZERO();
+        c[r][1] = ZERO();
+      }
+      if (mr == MR) {
+        for (size_t k = 0; k < kc; k++) {
+          VT a0 = LOAD(At + k * nr), a1 = nv == 2 ? LOAD(At + k * nr + VW) : ZERO();
+          _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+            VT s = SET1(b[(size_t)r * rs + k * ks]);
+            c[r][0] = FMA(s, a0, c[r][0]);
+            if (nv == 2) c[r][1] = FMA(s, a1, c[r][1]);
+          }
+        }
+      } else {
+        for (size_t k = 0; k < kc; k++) {
+          VT a0 = LOAD(At + k * nr), a1 = nv == 2 ? LOAD(At + k * nr + VW) : ZERO();
+          _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+            if ((size_t)r >= mr) break;
+            VT s = SET1(b[(size_t)r * rs + k * ks]);
+            c[r][0] = FMA(s, a0, c[r][0]);
+            if (nv == 2) c[r][1] = FMA(s, a1, c[r][1]);
+          }
+        }
+      }
+      dy_real t[MR][2 * VW];
+      _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+        STORE(t[r], c[r][0]);
+        if (nv == 2) STORE(t[r] + VW, c[r][1]);
+      }
+      for (size_t i = 0; i < M; i++) {
+        dy_real *cp = C + i * ldc + j;
+        for (size_t r = 0; r < mr; r++) cp[r] += t[r][i];
+      }
+    }
+  }
+}
+
+KFN static void FN(gemm_small_m)(int ta, int tb, size_t M, size_t N, size_t K, dy_real alpha,
+                                 const dy_real *A, size_t lda, const dy_real *B, size_t ldb,
+                                 dy_real *C, size_t ldc) {
+  dy_real At[256 * 2 * VW];
+  if (M <= VW) {
+    if (tb) FN(small_m_body)(1, 1, ta, M, N, K, alpha, A, lda, B, ldb, C, ldc, At);
+    else FN(small_m_body)(1, 0, ta, M, N, K, alpha, A, lda, B, ldb, C, ldc, At);
+  } else {
+    if (tb) FN(small_m_body)(2, 1, ta, M, N, K, alpha, A, lda, B, ldb, C, ldc, At);
+    else FN(small_m_body)(2, 0, ta, M, N, K, alpha, A, lda, B, ldb, C, ldc, At);
+  }
+}
+
 /* Packs rows [0, mc) x cols [0, kc) of alpha op(A) (origin A) into MR-row
  * micro-panels, k-major, zero-padded to a multiple of MR rows. */
 KFN static void FN(pack_a)(int ta, const dy_real *A, size_t lda, size_t mc, size_t kc,
@@ -422,6 +515,10 @@ KFN static void FN(gemm)(int ta, int tb, size_t M, size_t N, size_t K, dy_real a
                          dy_real *C, size_t ldc) {
   kern_scale_c(M, N, beta, C, ldc);
   if (alpha == 0 || K == 0 || M == 0 || N == 0) return;
+  if (M <= 2 * VW && N >= MR && K >= 8) {
+    FN(gemm_small_m)(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    return;
+  }
   if ((double)M * N * K >= KERN_PACK_MIN && M >= MR) {
     dy_real *buf = malloc(((size_t)MC_ * KC_ + (size_t)KC_ * NC_) * sizeof(dy_real));
     if (buf) {
