@@ -4,6 +4,7 @@
  * proven elsewhere (test_core, test_corpus, test_saveload, test_trainers,
  * test_ops_*) are referenced from the table, not repeated here. */
 #include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,6 +550,10 @@ START_TEST(save_into_unwritable_directory) {
   /* a path that is a directory, an empty path */
   ck_assert_int_eq(dy_model_save(a, NULL, tmpdir), DY_EIO);
   ck_assert_ptr_nonnull(dy_model_error(a));
+  char pat[300];
+  snprintf(pat, sizeof pat, "%s.tmp.*", tmpdir); /* its temporary file sat next to the directory */
+  glob_t gl;
+  ck_assert_int_eq(glob(pat, 0, NULL, &gl), GLOB_NOMATCH);
   ck_assert_int_ne(dy_model_save(a, NULL, ""), DY_OK);
   ck_assert_int_eq(files_in(tmpdir), 1);
   free(old);
