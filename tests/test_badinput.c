@@ -293,6 +293,79 @@ START_TEST(nan_inf_named_in_check_mode) {
 }
 END_TEST
 
+/* ========================================================= out of memory */
+
+/* An allocator that refuses any request above a budget of live bytes. */
+typedef struct budget {
+  size_t live, limit;
+  int refused;
+} budget;
+
+static void *budget_alloc(void *ctx, size_t n) {
+  budget *b = ctx;
+  if (n > b->limit - b->live) {
+    b->refused++;
+    return NULL;
+  }
+  size_t *p = malloc(n + sizeof(size_t) * 2);
+  if (!p) return NULL;
+  p[0] = n;
+  b->live += n;
+  return p + 2;
+}
+
+static void budget_free(void *ctx, void *q) {
+  if (!q) return;
+  size_t *p = (size_t *)q - 2;
+  ((budget *)ctx)->live -= p[0];
+  free(p);
+}
+
+/* Out of memory (a 4 MiB budget standing in for a full machine): a value too
+ * big for the graph is DY_ENOMEM naming the node; a dim past 32 bits is
+ * refused when built; a parameter or lookup too big for the model is refused
+ * with its name and size and the model keeps working. */
+START_TEST(out_of_memory) {
+  budget bg = {0, (size_t)4 << 20, 0}, bm = {0, (size_t)4 << 20, 0};
+  dy_allocator ag = {budget_alloc, budget_free, &bg}, am = {budget_alloc, budget_free, &bm};
+  dy_graph *g = dy_graph_new_with(&ag);
+  ck_assert_ptr_nonnull(g);
+  dy_expr z = dy_zeros(g, dy_d2(2000, 1000)); /* 8 MB in float */
+  ck_assert(dy_expr_valid(z));
+  ck_assert_ptr_null(dy_forward(z));
+  const char *n1[] = {"out of memory", "node 0", NULL};
+  expect_graph_err(g, DY_ENOMEM, "graph out of memory", n1);
+  ck_assert_int_gt(bg.refused, 0);
+  dy_graph_renew(g);
+  dy_real v[3] = {1, 2, 3}, gv[3] = {0};
+  dy_expr x = dy_variable(g, dy_d1(3), v, gv);
+  ck_assert_int_eq(dy_backward(dy_sum_elems(dy_cmult(x, x))), DY_OK);
+  ck_assert(gv[2] == 6);
+  dy_graph_renew(g);
+  ck_assert(!dy_expr_valid(dy_zeros(g, dy_d2(70000, 70000)))); /* 4.9e9 elements */
+  const char *n2[] = {"{70000,70000}", "invalid", NULL};
+  expect_graph_err(g, DY_ESHAPE, "dim past 32 bits", n2);
+  dy_graph_free(g);
+  ck_assert_uint_eq(bg.live, 0); /* everything given back */
+
+  dy_model *m = dy_model_new_with(1, &am);
+  dy_param *W = dy_model_add_param(m, "W", dy_d2(10, 10), dy_init_glorot());
+  ck_assert_ptr_nonnull(W);
+  dy_real w0 = dy_param_values(W)[0];
+  ck_assert_ptr_null(dy_model_add_param(m, "big", dy_d2(2000, 1000), dy_init_glorot()));
+  ck_assert_msg(dy_model_error(m) && strstr(dy_model_error(m), "out of memory") && strstr(dy_model_error(m), "'big'"),
+                "%s", dy_model_error(m));
+  ck_assert_ptr_null(dy_model_add_lookup(m, "E", 4000000000u, dy_d1(1000), dy_init_glorot()));
+  ck_assert_msg(dy_model_error(m) && strstr(dy_model_error(m), "'E'"), "%s", dy_model_error(m));
+  ck_assert_ptr_null(dy_model_find_param(m, "big"));
+  ck_assert(dy_param_values(W)[0] == w0);
+  ck_assert_uint_eq(dy_model_num_params(m), 1);
+  ck_assert_ptr_nonnull(dy_model_add_param(m, "small", dy_d1(4), dy_init_glorot()));
+  dy_model_free(m);
+  ck_assert_uint_eq(bm.live, 0);
+}
+END_TEST
+
 /* ================================================ taggers on bad corpora */
 
 typedef struct tdata {
@@ -619,6 +692,7 @@ int main(void) {
   tcase_add_test(t, index_out_of_range);
   tcase_add_test(t, stale_in_backward_and_params);
   tcase_add_test(t, nan_inf_named_in_check_mode);
+  tcase_add_test(t, out_of_memory);
   tcase_add_test(t, vocab_larger_than_embedding);
   tcase_add_test(t, empty_corpus_and_sentence);
   tcase_add_test(t, nan_parameter_during_training);
