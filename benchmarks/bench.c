@@ -14,6 +14,9 @@
 
 extern const bench_task bench_task_overhead;
 extern const bench_task bench_task_kernels;
+extern const bench_task bench_task_rnnlm;
+extern const bench_task bench_task_charlm;
+extern const bench_task bench_task_tagger;
 extern const bench_task bench_task_rnn_vs_lstm;
 extern const bench_task bench_task_longrange;
 extern const bench_task bench_task_bptt;
@@ -23,6 +26,9 @@ extern const bench_task bench_task_soak;
 static const bench_task *const tasks[] = {
     &bench_task_overhead,
     &bench_task_kernels,
+    &bench_task_rnnlm,
+    &bench_task_charlm,
+    &bench_task_tagger,
     &bench_task_rnn_vs_lstm,
     &bench_task_longrange,
     &bench_task_bptt,
@@ -36,6 +42,27 @@ double bench_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double bench_cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *bench_find_data(const char *rel, char *buf, size_t n) {
+  const char *env = getenv("DY_SHARED");
+  const char *dirs[] = {env, "../shared", "../../shared", "../../../shared"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    if (!dirs[i]) continue;
+    snprintf(buf, n, "%s/data/%s", dirs[i], rel);
+    FILE *f = fopen(buf, "rb");
+    if (f) {
+      fclose(f);
+      return buf;
+    }
+  }
+  return NULL;
 }
 
 double bench_time(bench_ctx *ctx, void (*fn)(void *arg), void *arg, int reps) {
@@ -54,16 +81,13 @@ double bench_time(bench_ctx *ctx, void (*fn)(void *arg), void *arg, int reps) {
     calls *= 2;
   }
   for (int r = 0; r < reps; r++) {
-    double t0 = bench_now(), t;
-    long n = 0;
+    double t0 = bench_now();
     do {
       double b0 = bench_now();
       for (long k = 0; k < calls; k++) fn(arg);
       double bt = (bench_now() - b0) / calls;
       if (bt < best) best = bt;
-      n += calls;
-      t = bench_now() - t0;
-    } while (t < round);
+    } while (bench_now() - t0 < round);
   }
   return best;
 }

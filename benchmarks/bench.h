@@ -54,6 +54,15 @@ double bench_now(void);
  * call of the fastest batch (robust to preemption on a shared machine). */
 double bench_time(bench_ctx *ctx, void (*fn)(void *arg), void *arg, int reps);
 
+/* CPU seconds used by this process so far (user + system): on a shared,
+ * noisy machine the honest clock for rates. */
+double bench_cpu_now(void);
+
+/* The path of a file of ../shared/data (rel like "ptb/ptb.train.txt"): the
+ * first that exists under $DY_SHARED/data, ../shared/data, ../../shared/data,
+ * ../../../shared/data; NULL (none found). buf receives it. */
+const char *bench_find_data(const char *rel, char *buf, size_t n);
+
 /* Prints the machine and build description as "# key: value" lines. */
 void bench_describe(FILE *f);
 /* The CPU model name from /proc/cpuinfo (or "unknown") into buf. */

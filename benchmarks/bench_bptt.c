@@ -41,6 +41,7 @@ typedef struct bptt_cfg {
   long train;
   uint64_t seed;
   const char *out;
+  double forget_bias; /* LSTM forget-gate bias at init (3); NaN: the builder's (1) */
 } bptt_cfg;
 
 typedef struct bptt_net {
@@ -77,6 +78,10 @@ static int net_new(bptt_net *n, dy_rnn_kind kind, const bptt_cfg *c, uint32_t X,
     return -1;
   }
   dy_rnn_set_fused(n->rnn, 0); /* every gate visible */
+  if (kind == DY_LSTM && !isnan(c->forget_bias)) {
+    dy_real *b = dy_param_values(dy_rnn_param(n->rnn, 0, "b")); /* rows H..2H: forget gate */
+    for (uint32_t k = c->hidden; k < 2 * c->hidden; k++) b[k] = (dy_real)c->forget_bias;
+  }
   return 0;
 }
 
@@ -324,14 +329,17 @@ static const char bptt_help[] =
     "  --hidden H    hidden size (default 3: every value printed in the graph; at most 16)\n"
     "  --train N     train N updates on the task first (default 0: untrained)\n"
     "  --seed S      (default 1)\n"
+    "  --forget-bias X  LSTM forget-gate bias at init (default 3 as in longrange; the\n"
+    "                builder's own is 1: compare the two)\n"
     "  --out DIR     DOT, SVG, PNG and CSV files (default dync-out)\n"
     "Files: bptt_srnn.dot, bptt_lstm.dot (+ .svg, .png with Graphviz), bptt_srnn_4steps.*,\n"
     "  bptt_grad.csv (+ .png with gnuplot).\n"
     "RESULT keys: model steps hidden trained acc loss grad_first grad_last grad_ratio jac_prod dot\n";
 
 static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
-  bptt_cfg c = {6, 3, 2, 2, 0, 1, "dync-out"};
+  bptt_cfg c = {6, 3, 2, 2, 0, 1, "dync-out", 3};
   long v;
+  double d;
   for (int i = 1; i < argc; i++) {
     int r;
     if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
@@ -356,6 +364,9 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
     } else if ((r = bench_opt_long(argc, argv, &i, "--seed", 0, &v)) != 0) {
       if (r < 0) return 2;
       c.seed = (uint64_t)v;
+    } else if ((r = bench_opt_double(argc, argv, &i, "--forget-bias", -100, &d)) != 0) {
+      if (r < 0) return 2;
+      c.forget_bias = d;
     } else {
       return bench_bad_option(ctx, argv[i]);
     }
@@ -372,6 +383,8 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
          (unsigned)c.steps, (unsigned)c.nsym - 1, (unsigned)c.nsym,
          (unsigned)(c.nsym + c.ndistract - 1), (unsigned)(c.nsym + c.ndistract), (unsigned)X,
          (unsigned)c.hidden, c.train ? "trained first (Adam 0.01, batches of 16)" : "untrained");
+  printf("# LSTM forget-gate bias at init %g (--forget-bias; the builder's own is 1)\n",
+         isnan(c.forget_bias) ? 1.0 : c.forget_bias);
   printf("# t counts inputs from 0 as the graph's clusters do; h_t = state after x_t.\n"
          "# ||J_t|| = largest singular value of the exact Jacobian ds_t/ds_{t-1} (s = h for the "
          "S-RNN,\n#   [h; c] for the LSTM; rows by backward passes, norm by power iteration); "
@@ -408,7 +421,9 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
       snprintf(svg, sizeof svg, "%s/bptt_srnn_4steps.svg", c.out);
       snprintf(png, sizeof png, "%s/bptt_srnn_4steps.png", c.out);
       if (!rc) {
+        bench_progress(ctx, "bptt: rendering %s with dot", d4);
         plot_status st = plot_dot_render(d4, svg, png, msg, sizeof msg);
+        bench_progress_done(ctx);
         if (st == PLOT_RENDERED) printf("# picture: %s (4-step S-RNN for the README; %s, %s)\n", png, svg, d4);
         else printf("# picture: %s\n", msg);
       }
@@ -423,7 +438,10 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
     char svg[1100], png[1100], msg[1200];
     snprintf(svg, sizeof svg, "%s/bptt_%s.svg", c.out, names[k]);
     snprintf(png, sizeof png, "%s/bptt_%s.png", c.out, names[k]);
+    bench_progress(ctx, "bptt: rendering %s with dot (the LSTM's graph takes a few seconds)",
+                   dots[k]);
     plot_status st = plot_dot_render(dots[k], svg, png, msg, sizeof msg);
+    bench_progress_done(ctx);
     if (st == PLOT_RENDERED) printf("# picture: %s (%s, %s)\n", png, svg, dots[k]);
     else printf("# picture: %s\n", msg);
   }
@@ -456,7 +474,8 @@ static int run_bptt(bench_ctx *ctx, int argc, char **argv) {
     snprintf(png, sizeof png, "%s/bptt_grad.png", c.out);
     snprintf(title, sizeof title, "BPTT over %u steps (%s)", (unsigned)c.steps,
              c.train ? "trained" : "untrained");
-    plot_opts po = {title, "time step t", "norm (log)", 0, 1, 1};
+    plot_opts po = {.title = title, .xlabel = "time step t", .ylabel = "norm (log)", .logy = 1,
+                    .points = 1};
     plot_status st = plot_write(pt, csv, png, &po, msg, sizeof msg);
     if (st == PLOT_RENDERED) printf("# plot: %s (data %s)\n", png, csv);
     else printf("# plot: %s\n", msg);

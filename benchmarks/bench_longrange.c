@@ -46,6 +46,7 @@ lr_config lr_defaults(void) {
   c.seed = 1;
   c.loss_every = 10;
   c.forget_bias = 3;
+  c.update_bias = 3;
   return c;
 }
 
@@ -210,17 +211,18 @@ int lr_train(bench_ctx *ctx, const lr_config *c, dy_rnn_kind kind, uint32_t T, c
   int rc = -1;
   if (!g || !rows || !out->gn0 || !out->gn || !out->loss) {
     snprintf(err, n, "out of memory");
-    dy_corpus_free(test);
     goto done_nonet;
   }
   if (!test) goto done_nonet;
   /* the same initial weights for a kind at every T; the data differ per T */
   if (net_new(&net, c, kind, nin, c->seed + 17u * (uint64_t)kind, err, n)) goto done_nonet;
   out->params = dy_model_size(net.m);
-  if (kind == DY_LSTM && !isnan(c->forget_bias)) {
-    /* b rows H..2H are the forget gate's (dy_models.h) */
+  /* b rows H..2H are the LSTM's forget gate and the GRU's update gate u (in
+   * h = (1-u) n + u h_prev: the fraction of the old state kept), dy_models.h */
+  double keep = kind == DY_LSTM ? c->forget_bias : kind == DY_GRU ? c->update_bias : NAN;
+  if (!isnan(keep)) {
     dy_real *b = dy_param_values(dy_rnn_param(net.rnn, 0, "b"));
-    for (uint32_t k = c->hidden; k < 2 * c->hidden; k++) b[k] = (dy_real)c->forget_bias;
+    for (uint32_t k = c->hidden; k < 2 * c->hidden; k++) b[k] = (dy_real)keep;
   }
   dy_trainer *tr = c->sgd ? dy_sgd_new(net.m, (dy_real)c->lr)
                           : dy_adam_new(net.m, (dy_real)c->lr, 0.9f, 0.999f, 1e-8f);
@@ -304,6 +306,7 @@ static const char lr_help[] =
     "  --nsym K        keys to recall, chance = 1/K (default 4)\n"
     "  --ndistract K   distractor symbols; 0 = plain task (all symbols keys) (default 4)\n"
     "  --forget-bias X LSTM forget-gate bias at init (default 3; the builder's own is 1)\n"
+    "  --update-bias X GRU update-gate bias at init (default 3; the builder's own is 0)\n"
     "  --seed S        (default 1)\n"
     "  --models LIST   subset of srnn,lstm,gru (default all)\n"
     "  --out DIR       CSV and PNG files (default dync-out)\n"
@@ -384,6 +387,9 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
     } else if ((r = bench_opt_double(argc, argv, &i, "--forget-bias", -100, &d)) != 0) {
       if (r < 0) return 2;
       c.forget_bias = d;
+    } else if ((r = bench_opt_double(argc, argv, &i, "--update-bias", -100, &d)) != 0) {
+      if (r < 0) return 2;
+      c.update_bias = d;
     } else if ((r = bench_opt_long(argc, argv, &i, "--seed", 0, &v)) != 0) {
       if (r < 0) return 2;
       c.seed = (uint64_t)v;
@@ -407,10 +413,11 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
          "emb %u, hidden %u\n",
          (unsigned)c.nsym, 1.0 / c.nsym, (unsigned)c.ndistract, (unsigned)c.emb,
          (unsigned)c.hidden);
-  printf("# training: %ld updates of %u sequences per model and T, %s lr %g, clip %g, LSTM "
-         "forget bias %g at init; test %u sequences; gradient norms over %u\n",
+  printf("# training: %ld updates of %u sequences per model and T, %s lr %g, clip %g; at init "
+         "LSTM forget bias %g, GRU update bias %g; test %u sequences; gradient norms over %u\n",
          c.updates, (unsigned)c.batch, c.sgd ? "SGD" : "Adam", c.lr, c.clip,
-         isnan(c.forget_bias) ? 1.0 : c.forget_bias, (unsigned)c.ntest, (unsigned)c.ngrad);
+         isnan(c.forget_bias) ? 1.0 : c.forget_bias, isnan(c.update_bias) ? 0.0 : c.update_bias,
+         (unsigned)c.ntest, (unsigned)c.ngrad);
 
   lr_run *runs = calloc((size_t)c.nT * 3, sizeof *runs);
   if (!runs) return 1;
@@ -447,14 +454,19 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
            (unsigned)c.ngrad);
     for (int ti = 0; ti < c.nT; ti++) {
       uint32_t T = c.T[ti];
-      uint32_t ts[5] = {1, T / 4 > 1 ? T / 4 : 1, T / 2 > 1 ? T / 2 : 1, 3 * T / 4 > 1 ? 3 * T / 4 : 1, T};
+      /* t = 1, T/4, T/2, 3T/4, T without repeats */
+      const uint32_t cand[5] = {1, T / 4, T / 2, 3 * T / 4, T};
+      uint32_t ts[5];
+      int nts = 0;
+      for (int j = 0; j < 5; j++)
+        if (cand[j] >= 1 && (nts == 0 || cand[j] > ts[nts - 1])) ts[nts++] = cand[j];
       printf("# T=%-3u", (unsigned)T);
-      for (int j = 0; j < 5; j++) printf("  t=%-3u          ", (unsigned)ts[j]);
+      for (int j = 0; j < nts; j++) printf("  t=%-3u          ", (unsigned)ts[j]);
       printf("\n");
       for (int k = 0; k < nk; k++) {
         lr_run *r = &runs[ti * 3 + k];
         printf("#  %-5s", lr_kind_name(r->kind));
-        for (int j = 0; j < 5; j++) printf("  %.1e->%.1e", r->gn0[ts[j] - 1], r->gn[ts[j] - 1]);
+        for (int j = 0; j < nts; j++) printf("  %.1e->%.1e", r->gn0[ts[j] - 1], r->gn[ts[j] - 1]);
         printf("\n");
       }
     }
@@ -488,12 +500,15 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
     if (acc) {
       snprintf(title, sizeof title, "Recall the first symbol after T steps (chance %.2f, %ld updates)",
                1.0 / c.nsym, c.updates);
-      plot_opts o = {title, "T (sequence length)", "test accuracy", 1, 0, 1};
+      plot_opts o = {.title = title, .xlabel = "T (sequence length)", .ylabel = "test accuracy",
+                     .logx = 1, .points = 1, .ymin = 0, .ymax = 1.05,
+                     .ref_title = "chance", .ref = 1.0 / c.nsym};
       emit_plot(acc, out, "longrange_acc", &o);
     }
     if (first) {
-      plot_opts o = {"Gradient reaching the first step, ||dL/dh_1||", "T (sequence length)",
-                     "||dL/dh_1|| (log)", 1, 1, 1};
+      plot_opts o = {.title = "Gradient reaching the first step, ||dL/dh_1||",
+                     .xlabel = "T (sequence length)", .ylabel = "||dL/dh_1|| (log)", .logx = 1,
+                     .logy = 1, .points = 1, .paired = 1};
       emit_plot(first, out, "longrange_grad_first", &o);
     }
     plot_table_free(acc);
@@ -514,7 +529,8 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
       char base[64];
       if (gt) {
         snprintf(title, sizeof title, "||dL/dh_t|| along a sequence of T = %u", (unsigned)T);
-        plot_opts o = {title, "time step t", "||dL/dh_t|| (log)", 0, 1, T <= 40};
+        plot_opts o = {.title = title, .xlabel = "time step t", .ylabel = "||dL/dh_t|| (log)",
+                       .logy = 1, .points = T <= 40, .paired = 1};
         snprintf(base, sizeof base, "longrange_grad_T%u", (unsigned)T);
         emit_plot(gt, out, base, &o);
       }
@@ -534,7 +550,7 @@ static int run_longrange(bench_ctx *ctx, int argc, char **argv) {
       if (lt) {
         snprintf(title, sizeof title, "Training loss, T = %u (mean over %ld updates)", (unsigned)T,
                  c.loss_every);
-        plot_opts o = {title, "update", "cross-entropy", 0, 0, 0};
+        plot_opts o = {.title = title, .xlabel = "update", .ylabel = "cross-entropy"};
         snprintf(base, sizeof base, "longrange_loss_T%u", (unsigned)T);
         emit_plot(lt, out, base, &o);
       }

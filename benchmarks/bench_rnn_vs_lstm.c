@@ -1,6 +1,6 @@
 /* dync-bench rnn-vs-lstm: the main job. Trains S-RNN, LSTM, GRU and BiLSTM
  * taggers (models/dy_tagger.h: emb 128, hidden 50 per direction, tanh MLP
- * 32, SGD lr 0.1, per-sentence updates) on the built-in synthetic tagging
+ * 32, SGD lr 0.1, per-sentence updates, shuffled) on the built-in synthetic tagging
  * language (or on CoNLL-U files with --train/--dev), runs the long-range
  * experiment (bench_longrange.h) for the unidirectional cells, and prints
  * one table: model, parameters, train words/s, tagging accuracy, long-range
@@ -10,6 +10,8 @@
  *   model=srnn|lstm|gru|bilstm   the tagger's recurrent part
  *   params=<n>                   scalars in the tagger's model
  *   words_per_sec=<x>            training words per second (wall clock)
+ *   words_per_cpu_sec=<x>        the same per second of process CPU time (steadier
+ *                                on a shared machine)
  *   acc=<x>                      dev tagging accuracy after training (0..1)
  *   lr_acc_T<k>=<x>              long-range test accuracy at distance k, one
  *                                key per T of the run (default T20 T40 T80);
@@ -28,6 +30,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "bench_longrange.h"
@@ -43,7 +46,7 @@ typedef struct rvl_model {
   int bi;
   int on;
   size_t params;
-  double wps, acc, train_seconds;
+  double wps, cpu_wps, acc, train_seconds;
   double *curve;  /* loss per word per window */
   size_t ncurve, capcurve;
   lr_run lr[LR_MAX_T];
@@ -90,17 +93,20 @@ static const char rvl_help[] =
     "options:\n"
     "  --train FILE --dev FILE  CoNLL-U files (UPOS) instead of generated data, e.g.\n"
     "                  ../shared/data/ud/UD_English-EWT/en_ewt-ud-{train,dev}.conllu\n"
-    "  --train-sents N use the first N training sentences (default: synthetic 2000, CoNLL-U all)\n"
+    "  --train-sents N use the first N training sentences (default: synthetic 3000, CoNLL-U all)\n"
     "  --dev-sents N   synthetic dev sentences (default 500)\n"
-    "  --epochs E      tagger epochs (default 1)\n"
+    "  --epochs E      tagger epochs (default 1; sentences shuffled per epoch with the seed)\n"
+    "  --unk-threshold K  training words seen <= K times become <unk> (default 0: only\n"
+    "                  unseen words, sharing one untrained <unk> row, as ../shared/peers)\n"
     "  --lr X          tagger SGD learning rate (default 0.1)\n"
     "  --T LIST        long-range distances (default 20,40,80)\n"
-    "  --lr-updates N  long-range updates per model and T (default 200)\n"
+    "  --lr-updates N  long-range updates per model and T (default 300)\n"
     "  --models LIST   subset of srnn,lstm,gru,bilstm (default all)\n"
     "  --seed S        (default 1)\n"
     "  --out DIR       CSV and PNG files (default dync-out)\n"
     "  (--quick: 300 sentences, 1 epoch, T=20 with 100 updates: rough figures)\n"
-    "RESULT keys: model params words_per_sec acc lr_acc_T<k>... grad_ratio grad_ratio_trained data\n";
+    "RESULT keys: model params words_per_sec words_per_cpu_sec acc lr_acc_T<k>... grad_ratio\n"
+    "  grad_ratio_trained data\n";
 
 static int parse_model_list(const char *s, rvl_model *ms) {
   char buf[128];
@@ -142,11 +148,11 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       {.name = "bilstm", .kind = DY_LSTM, .bi = 1, .on = 1},
   };
   const char *train_path = NULL, *dev_path = NULL, *out = "dync-out";
-  long train_sents = -1, dev_sents = 500, epochs = 1, seed = 1, v;
+  long train_sents = -1, dev_sents = 500, epochs = 1, seed = 1, unk_k = 0, v;
   double tag_lr = 0.1, d;
   lr_config lc = lr_defaults();
   lr_parse_T(&lc, "20,40,80");
-  lc.updates = 200;
+  lc.updates = 300;
   if (ctx->quick) {
     lr_parse_T(&lc, "20");
     lc.updates = 100;
@@ -177,6 +183,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     } else if ((r = bench_opt_long(argc, argv, &i, "--dev-sents", 1, &v)) != 0) {
       if (r < 0) return 2;
       dev_sents = v;
+    } else if ((r = bench_opt_long(argc, argv, &i, "--unk-threshold", 0, &v)) != 0) {
+      if (r < 0) return 2;
+      unk_k = v;
     } else if ((r = bench_opt_long(argc, argv, &i, "--epochs", 1, &v)) != 0) {
       if (r < 0) return 2;
       epochs = v;
@@ -197,16 +206,13 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     fprintf(stderr, "dync-bench rnn-vs-lstm: --train and --dev go together\n");
     return 2;
   }
-  if (plot_mkdir(out)) {
-    fprintf(stderr, "dync-bench rnn-vs-lstm: cannot create directory %s\n", out);
-    return 1;
-  }
   lc.seed = (uint64_t)seed;
 
   /* ---- data */
   char err[1024];
   dy_vocab *W = dy_vocab_new("<unk>"), *T = dy_vocab_new(NULL);
   dy_corpus *train = NULL, *dev = NULL;
+  size_t *order = NULL;
   int rc = 1;
   if (!W || !T) goto out_data;
   if (train_path) {
@@ -219,15 +225,16 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
   } else {
     dy_synth_opts so = dy_synth_defaults();
     so.seed = (uint64_t)seed;
-    so.nsent = train_sents > 0 ? (size_t)train_sents : 2000;
+    so.nsent = train_sents > 0 ? (size_t)train_sents : 3000;
     train = dy_synth_tagging(&so, W, T, err, sizeof err);
     if (!train) {
       fprintf(stderr, "dync-bench rnn-vs-lstm: %s\n", err);
       goto out_data;
     }
   }
-  /* words seen once in training become <unk> (their row learns the unknown word) */
-  if (dy_vocab_threshold(W, 1, train) != DY_OK) {
+  /* words seen <= unk_k times in training become <unk> (0: only unseen words,
+   * which share the <unk> row, untrained, as ../shared/peers does) */
+  if (unk_k > 0 && dy_vocab_threshold(W, (uint64_t)unk_k, train) != DY_OK) {
     fprintf(stderr, "dync-bench rnn-vs-lstm: out of memory\n");
     goto out_data;
   }
@@ -244,24 +251,34 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     fprintf(stderr, "dync-bench rnn-vs-lstm: %s\n", err);
     goto out_data;
   }
+  if (plot_mkdir(out)) {
+    fprintf(stderr, "dync-bench rnn-vs-lstm: cannot create directory %s\n", out);
+    goto out_data;
+  }
   printf("# tagging data: %s: train %zu sentences (%zu words), dev %zu sentences (%zu words), "
-         "%u word types (<unk> for singletons), %u tags\n",
+         "%u word types (<unk>: words seen <= %ld times), %u tags\n",
          train_path ? "CoNLL-U" : "synthetic (dy_synth_tagging)", train->nsent, train->ntok,
-         dev->nsent, dev->ntok, (unsigned)dy_vocab_size(W), (unsigned)dy_vocab_size(T));
-  printf("# taggers: emb 128, hidden 50 per direction, MLP 32, SGD lr %g, %ld epoch(s), "
-         "per-sentence updates, file order\n",
+         dev->nsent, dev->ntok, (unsigned)dy_vocab_size(W), unk_k, (unsigned)dy_vocab_size(T));
+  printf("# taggers: emb 128, hidden 50 per direction, MLP 32, SGD lr %g (clip 5), %ld "
+         "epoch(s), per-sentence updates, shuffled\n",
          tag_lr, epochs);
   printf("# long range: T = ");
   for (int i = 0; i < lc.nT; i++) printf("%s%u", i ? "," : "", (unsigned)lc.T[i]);
   printf(", %ld updates of %u sequences per model and T, hidden %u, %s lr %g, LSTM forget "
-         "bias %g (see bench_longrange.h)\n",
+         "bias %g, GRU update bias %g (see bench_longrange.h)\n",
          lc.updates, (unsigned)lc.batch, (unsigned)lc.hidden, lc.sgd ? "SGD" : "Adam", lc.lr,
-         lc.forget_bias);
+         lc.forget_bias, lc.update_bias);
 
   /* ---- taggers */
+  order = malloc(train->nsent * sizeof *order);
   dy_graph *g = dy_graph_new();
-  if (!g) goto out_data;
+  if (!g || !order) {
+    dy_graph_free(g);
+    fprintf(stderr, "dync-bench rnn-vs-lstm: out of memory\n");
+    goto out_data;
+  }
   double t_start = bench_now();
+  clock_t c_start = clock();
   for (int k = 0; k < RVL_MODELS; k++) {
     rvl_model *m = &ms[k];
     if (!m->on) continue;
@@ -285,16 +302,19 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     rvl_prog p = {ctx, m, 0, (int)epochs, window, window, 0, 0, 0, 0, bench_now()};
     dy_tagger_stats st;
     size_t words = 0;
-    double secs = 0;
+    double secs = 0, cpu = 0;
     dy_status s = DY_OK;
     for (long e = 0; e < epochs && s == DY_OK; e++) {
       p.epoch = (int)e;
       p.next = window;
       p.last_loss = 0;
       p.last_words = 0;
-      s = dy_tagger_train_epoch(tg, g, tr, train, NULL, &st, m->curve ? rvl_progress : NULL, &p);
+      dy_tagger_shuffle(order, train->nsent, (uint64_t)seed * 1000003u + (uint64_t)e);
+      s = dy_tagger_train_epoch(tg, g, tr, train, order, &st, m->curve ? rvl_progress : NULL,
+                                &p);
       words += st.words;
       secs += st.seconds;
+      cpu += st.cpu_seconds;
     }
     if (s == DY_OK) s = dy_tagger_evaluate(tg, g, dev, &st);
     bench_progress_done(ctx);
@@ -307,10 +327,12 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       goto out_graph;
     }
     m->wps = secs > 0 ? (double)words / secs : 0;
+    m->cpu_wps = cpu > 0 ? (double)words / cpu : 0;
     m->train_seconds = secs;
     m->acc = st.acc;
-    printf("# tagger %-6s trained %zu words in %.1f s (%.0f words/s), dev accuracy %.4f\n",
-           m->name, words, secs, m->wps, m->acc);
+    printf("# tagger %-6s trained %zu words in %.1f s, %.1f s CPU (%.0f words/s, %.0f per CPU "
+           "second), dev accuracy %.4f\n",
+           m->name, words, secs, cpu, m->wps, m->cpu_wps, m->acc);
     fflush(stdout);
     dy_trainer_free(tr);
     dy_tagger_free(tg);
@@ -338,7 +360,8 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     printf(" %.1f s\n", lsec);
     fflush(stdout);
   }
-  printf("# total time %.1f s\n", bench_now() - t_start);
+  printf("# total time %.1f s (process CPU time %.1f s)\n", bench_now() - t_start,
+         (double)(clock() - c_start) / CLOCKS_PER_SEC);
 
   /* ---- the table */
   int last = lc.nT - 1;
@@ -349,8 +372,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
     bench_row_str(ctx, "model", m->name);
     bench_row_int(ctx, "params", (long long)m->params);
     bench_row_num(ctx, "words/s", m->wps);
+    bench_row_num(ctx, "words/cpu_s", m->cpu_wps);
     bench_row_num(ctx, "tag_acc", m->acc);
-    for (int ti = 0; ti < lc.nT && ti < BENCH_MAX_COLS - 7; ti++) {
+    for (int ti = 0; ti < lc.nT && ti < BENCH_MAX_COLS - 8; ti++) {
       char key[32];
       snprintf(key, sizeof key, "lr_acc_T%u", (unsigned)lc.T[ti]);
       if (m->has_lr) bench_row_num(ctx, key, m->lr[ti].acc);
@@ -394,8 +418,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       plot_table_add(lt, row);
     }
     if (lt) {
-      plot_opts o = {"Tagger training loss (per word, over windows of sentences)",
-                     "sentences trained", "cross-entropy per word", 0, 1, 0};
+      plot_opts o = {.title = "Tagger training loss (per word, over windows of sentences)",
+                     .xlabel = "sentences trained", .ylabel = "cross-entropy per word (log)",
+                     .logy = 1};
       rvl_plot(lt, out, "rnn_vs_lstm_loss", &o);
     }
     plot_table_free(lt);
@@ -424,7 +449,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
         char title[160];
         snprintf(title, sizeof title, "Recall the first symbol after T steps (chance %.2f)",
                  1.0 / lc.nsym);
-        plot_opts o = {title, "T", "test accuracy", 1, 0, 1};
+        plot_opts o = {.title = title, .xlabel = "T (sequence length)", .ylabel = "test accuracy",
+                       .logx = 1, .points = 1, .ymin = 0, .ymax = 1.05,
+                       .ref_title = "chance", .ref = 1.0 / lc.nsym};
         rvl_plot(at, out, "rnn_vs_lstm_lr_acc", &o);
       }
       plot_table_free(at);
@@ -442,7 +469,8 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
         char title[160], base[64];
         snprintf(title, sizeof title, "||dL/dh_t|| along a sequence of T = %u", (unsigned)TT);
         snprintf(base, sizeof base, "rnn_vs_lstm_grad_T%u", (unsigned)TT);
-        plot_opts o = {title, "time step t", "||dL/dh_t|| (log)", 0, 1, TT <= 40};
+        plot_opts o = {.title = title, .xlabel = "time step t", .ylabel = "||dL/dh_t|| (log)",
+                       .logy = 1, .points = TT <= 40, .paired = 1};
         rvl_plot(gt, out, base, &o);
       }
       plot_table_free(gt);
@@ -464,9 +492,9 @@ static int run_rvl(bench_ctx *ctx, int argc, char **argv) {
       gr = r->gn0[0] / r->gn0[r->T - 1];
       grt = r->gn[0] / r->gn[r->T - 1];
     }
-    bench_result(ctx, "model=%s params=%zu words_per_sec=%.1f acc=%.4f%s grad_ratio=%.4g "
-                 "grad_ratio_trained=%.4g data=%s",
-                 m->name, m->params, m->wps, m->acc, lr, gr, grt,
+    bench_result(ctx, "model=%s params=%zu words_per_sec=%.1f words_per_cpu_sec=%.1f acc=%.4f%s "
+                 "grad_ratio=%.4g grad_ratio_trained=%.4g data=%s",
+                 m->name, m->params, m->wps, m->cpu_wps, m->acc, lr, gr, grt,
                  train_path ? "conllu" : "synthetic");
   }
   rc = 0;
@@ -477,6 +505,7 @@ out_data:
     free(ms[k].curve);
     for (int ti = 0; ti < LR_MAX_T; ti++) lr_run_free(&ms[k].lr[ti]);
   }
+  free(order);
   dy_corpus_free(train);
   dy_corpus_free(dev);
   dy_vocab_free(W);

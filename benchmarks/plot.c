@@ -157,10 +157,27 @@ plot_status plot_write(const plot_table *t, const char *csv_path, const char *pn
   if (o->ylabel) { fputs("set ylabel ", p); gp_string(p, o->ylabel); fputc('\n', p); }
   if (o->logx) fputs("set logscale x 2\n", p);
   if (o->logy) fputs("set logscale y\nset format y '10^{%L}'\n", p);
-  fputs("plot for [i=2:", p);
-  fprintf(p, "%d] ", t->ncols);
-  gp_string(p, csv_path);
-  fprintf(p, " using 1:i with %s title columnheader(i)\n", o->points ? "linespoints" : "lines");
+  if (o->ymin < o->ymax) fprintf(p, "set yrange [%g:%g]\n", o->ymin, o->ymax);
+  /* one clause per series: colour (lt) and dash (dt) per series; earlier
+   * series drawn wider so that identical curves stay visible underneath */
+  fputs("plot ", p);
+  for (int i = 2; i <= t->ncols; i++) {
+    int lt = o->paired ? (i - 2) / 2 + 1 : i - 1, dt = o->paired ? (i - 2) % 2 + 1 : 1;
+    int ns = o->paired ? (t->ncols - 1 + 1) / 2 : t->ncols - 1, k = lt - 1;
+    double step = ns > 1 && 2.4 / (ns - 1) < 1.2 ? 2.4 / (ns - 1) : 1.2;
+    double lw = 1 + step * (ns - 1 - k);
+    if (i > 2) fputs(", \\\n  ", p);
+    gp_string(p, csv_path);
+    fprintf(p, " using 1:%d with %s lt %d dt %d lw %.1f", i, o->points ? "linespoints" : "lines",
+            lt, dt, lw);
+    if (o->points) fprintf(p, " ps %.1f", 1 + step / 3 * (ns - 1 - k));
+    fprintf(p, " title columnheader(%d)", i);
+  }
+  if (o->ref_title) {
+    fprintf(p, ", \\\n  %g with lines dt 3 lc rgb '#808080' lw 1.5 title ", o->ref);
+    gp_string(p, o->ref_title);
+  }
+  fputc('\n', p);
   fputs("unset output\n", p);
   int code = exit_code(pclose(p));
   if (code != 0 || !file_ok(png_path)) {

@@ -34,6 +34,11 @@ typedef struct plot_opts {
   const char *title, *xlabel, *ylabel;
   int logx, logy; /* logarithmic axes */
   int points;     /* 1: lines with points; 0: lines only (long curves) */
+  int paired;     /* 1: series come in pairs (1,2), (3,4)...: one colour per pair,
+                   * the second of each dashed (e.g. untrained / trained) */
+  double ymin, ymax;     /* y range when ymin < ymax (else automatic) */
+  const char *ref_title; /* non-NULL: a dotted horizontal line at y = ref */
+  double ref;
 } plot_opts;
 
 typedef enum plot_status {

@@ -289,7 +289,7 @@ static dy_expr invalid_expr(dy_graph *g) {
 }
 
 /* Appends a node; returns its pointer or NULL (error set). */
-static dy_node *push_node(dy_graph *g, const dy_op *op) {
+static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
   if (g->n == g->cap) {
     if (g->cap >= UINT32_MAX / 2) {
       dy_fail(g, DY_ENOMEM, "graph has too many nodes (%u)", (unsigned)g->n);
@@ -337,6 +337,16 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
             (unsigned)nargs);
     return invalid_expr(g);
   }
+  /* argument ids need only their own alignment (not dy_graph_data's 64
+   * bytes): 4 bytes per argument keeps a graph's build data compact */
+  uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
+  if (!ids) {
+    dy_fail(g, DY_ENOMEM, "%s: out of memory for the argument list of node %u", op->name,
+            (unsigned)g->n);
+    return invalid_expr(g);
+  }
+  /* one pass: check each argument, record its id, gather the gradient flag */
+  uint16_t ng = 0;
   for (uint32_t i = 0; i < nargs; i++) {
     dy_expr a = args[i];
     if (a.g != g) {
@@ -348,22 +358,11 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
       dy_fail(g, DY_ESTALE, "%s: argument %u %s", op->name, (unsigned)i, stale_reason(a));
       return invalid_expr(g);
     }
-  }
-  /* argument ids need only their own alignment (not dy_graph_data's 64
-   * bytes): 4 bytes per argument keeps a graph's build data compact */
-  uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
-  if (!ids) {
-    dy_fail(g, DY_ENOMEM, "%s: out of memory for the argument list of node %u", op->name,
-            (unsigned)g->n);
-    return invalid_expr(g);
+    ids[i] = a.id;
+    ng |= g->nodes[a.id].flags & DY_NODE_NEEDS_GRAD;
   }
   dy_node *n = push_node(g, op);
   if (!n) return invalid_expr(g);
-  uint16_t ng = 0;
-  for (uint32_t i = 0; i < nargs; i++) {
-    ids[i] = args[i].id;
-    ng |= g->nodes[args[i].id].flags & DY_NODE_NEEDS_GRAD;
-  }
   if (op->flags & DY_OP_NOGRAD) ng = 0;
   n->args = ids;
   n->nargs = nargs;
@@ -559,7 +558,10 @@ const dy_real *dy_grad(dy_expr e) {
 static dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
   size_t s = dy_dim_size(n->dim);
   dy_real *p = dy_arena_alloc(g, &g->grads, s * sizeof(dy_real));
-  if (p) memset(p, 0, s * sizeof(dy_real));
+  if (p && s <= 16)
+    for (size_t k = 0; k < s; k++) p[k] = 0; /* tiny nodes: no libc call */
+  else if (p)
+    memset(p, 0, s * sizeof(dy_real));
   return p;
 }
 

@@ -6,7 +6,12 @@
  * best set this CPU supports is chosen once per process (__builtin_cpu_supports,
  * an atomic pointer published under pthread_once). BLAS, when the build has
  * it, takes the products whose size makes it pay (thresholds measured with
- * dync-bench kernels; see the KERN_* constants). */
+ * dync-bench kernels; see the KERN_* constants).
+ * Memory: the packed gemm path (products of at least KERN_PACK_MIN
+ * multiply-adds and more than 2 vectors' worth of rows) mallocs its packing
+ * buffers (about 0.6 MB in float) once per call and frees them; on failure it
+ * falls back to the unpacked kernels. gemv, ger, axpy, dot, the small-M paths
+ * and every product under that size never allocate. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -121,7 +126,9 @@ static const dy_kernel_table table_generic = {
 #define FN(x) x##_avx2
 #define ISA_NAME "avx2"
 #define MR 6
+#define MRS 4
 #define NV 2
+#define TBLK 8
 #if DY_USE_DOUBLE
 #define VT __m256d
 #define VW 4
@@ -178,7 +185,9 @@ KFN static inline float hsum_avx2(__m256 v) {
 #undef FN
 #undef ISA_NAME
 #undef MR
+#undef MRS
 #undef NV
+#undef TBLK
 #undef VT
 #undef VW
 #undef LOAD
@@ -197,7 +206,9 @@ KFN static inline float hsum_avx2(__m256 v) {
 #define FN(x) x##_avx512
 #define ISA_NAME "avx512"
 #define MR 12
+#define MRS 8
 #define NV 2
+#define TBLK 16
 #if DY_USE_DOUBLE
 #define VT __m512d
 #define VW 8
@@ -279,7 +290,16 @@ const dy_kernel_table *dy_kernels_table(const char *isa) {
 
 /* ======================================================== public kernels */
 
-void dy_axpy(size_t n, dy_real a, const dy_real *x, dy_real *y) { kern()->axpy(n, a, x, y); }
+/* Vectors shorter than this skip the dispatch (tiny graphs call axpy per node). */
+#define KERN_TINY 16
+
+void dy_axpy(size_t n, dy_real a, const dy_real *x, dy_real *y) {
+  if (n < KERN_TINY) {
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+    return;
+  }
+  kern()->axpy(n, a, x, y);
+}
 
 dy_real dy_dotk(size_t n, const dy_real *x, const dy_real *y) { return kern()->dot(n, x, y); }
 

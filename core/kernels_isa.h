@@ -7,10 +7,20 @@
  *   LOADN(p, n) STOREN(p, v, n)         first n < VW lanes (others untouched / 0)
  *   PREFETCH(p)  software prefetch of the line holding p into L1
  *   MR NV        gemm micro-tile: MR rows of C by NV vectors (NR = NV*VW columns)
+ *   MRS          rows of the micro-tile for products with few rows (MRS <= MR)
+ *   TBLK         vectors of y kept in registers by the transposed gemv (8 or 16)
  * Every function here has the contract of its public counterpart in
  * dy_kernels.h (without the BLAS path). Row-major throughout. */
 
 #define NR (NV * VW)
+
+/* Unrolling the k loop of the micro-kernel by 2 helps GCC (+3%); Clang then
+ * stops unrolling the rows and keeps the accumulators in memory. */
+#if defined(__clang__)
+#define KUNROLL_K
+#else
+#define KUNROLL_K _Pragma("GCC unroll 2")
+#endif
 
 /* y(n) += a x(n) */
 KFN static void FN(axpy)(size_t n, dy_real a, const dy_real *restrict x, dy_real *restrict y) {
@@ -130,53 +140,103 @@ KFN static void FN(gemv_n)(size_t M, size_t N, dy_real alpha, const dy_real *A, 
   }
 }
 
+/* y(M) = alpha A(M,N) x(N) + beta y for N <= TBLK*VW: x stays in registers
+ * and A is read in memory order (one sequential stream, which the hardware
+ * prefetchers follow best); four rows at a time, two accumulators each, the
+ * four sums reduced together. nv = ceil(N/VW) is a constant after inlining. */
+KFN static inline __attribute__((always_inline)) void FN(gemv_n_blk)(
+    int nv, size_t rem, size_t M, dy_real alpha, const dy_real *A, size_t lda, const dy_real *x,
+    dy_real beta, dy_real *y) {
+  VT xv[TBLK];
+  _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
+    xv[v] = v == nv - 1 && rem < VW ? LOADN(x + v * VW, rem) : LOAD(x + v * VW);
+  size_t i = 0;
+  dy_real r[4];
+  for (; i < M; i += 4) {
+    VT s[4][2];
+    _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) {
+      s[q][0] = ZERO();
+      s[q][1] = ZERO();
+      if (i + (size_t)q >= M) continue;
+      const dy_real *a = A + (i + q) * lda;
+      _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
+        s[q][v & 1] = FMA(v == nv - 1 && rem < VW ? LOADN(a + v * VW, rem) : LOAD(a + v * VW),
+                          xv[v], s[q][v & 1]);
+    }
+    HSUM4(ADD(s[0][0], s[0][1]), ADD(s[1][0], s[1][1]), ADD(s[2][0], s[2][1]),
+          ADD(s[3][0], s[3][1]), r);
+    size_t nq = M - i < 4 ? M - i : 4;
+    for (size_t q = 0; q < nq; q++)
+      y[i + q] = beta == 0 ? alpha * r[q] : alpha * r[q] + beta * y[i + q];
+  }
+}
+
+KFN static void FN(gemv_n_narrow)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
+                                  const dy_real *x, dy_real beta, dy_real *y) {
+  size_t nv = (N + VW - 1) / VW, rem = N - (nv - 1) * VW;
+  switch (nv) {
+#define NCASE(k) \
+  case k: FN(gemv_n_blk)(k, rem, M, alpha, A, lda, x, beta, y); break;
+    NCASE(1) NCASE(2) NCASE(3) NCASE(4) NCASE(5) NCASE(6) NCASE(7)
+#if TBLK > 8
+    NCASE(8) NCASE(9) NCASE(10) NCASE(11) NCASE(12) NCASE(13) NCASE(14) NCASE(15)
+#endif
+#undef NCASE
+    default: FN(gemv_n_blk)(TBLK, rem, M, alpha, A, lda, x, beta, y); break;
+  }
+}
+
 /* y(nv vectors, the last holding rem lanes) += alpha A(M, those columns)^T
  * x(M): the block of y stays in registers while the rows of A are swept
  * (axpy-style). nv is a constant after inlining. */
 KFN static inline __attribute__((always_inline)) void FN(gemv_t_blk)(
     int nv, size_t rem, size_t M, dy_real alpha, const dy_real *A, size_t lda, const dy_real *x,
     dy_real *y) {
-  VT c[8];
-  _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)
+  VT c[TBLK];
+  _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
     c[v] = v == nv - 1 && rem < VW ? LOADN(y + v * VW, rem) : LOAD(y + v * VW);
   const dy_real *a = A;
   for (size_t i = 0; i < M; i++, a += lda) {
     VT s = SET1(alpha * x[i]);
-    _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++)
+    _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv)
       c[v] = FMA(s, v == nv - 1 && rem < VW ? LOADN(a + v * VW, rem) : LOAD(a + v * VW), c[v]);
   }
-  _Pragma("GCC unroll 8") for (int v = 0; v < nv; v++) {
+  _Pragma("GCC unroll 16") for (int v = 0; v < TBLK; v++) if (v < nv) {
     if (v == nv - 1 && rem < VW) STOREN(y + v * VW, c[v], rem);
     else STORE(y + v * VW, c[v]);
   }
 }
 
-/* y(N) += alpha A(M,N)^T x(M): blocks of 8 vectors of y, then one block of
- * the remaining columns. y already holds beta*y. */
+/* y(N) += alpha A(M,N)^T x(M): blocks of TBLK vectors of y, then one block
+ * of the remaining columns; when N fits one block (N <= 256 floats with
+ * AVX-512), A is read in memory order, one sequential stream. y already
+ * holds beta*y. */
 KFN static void FN(gemv_t_acc)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
                                const dy_real *x, dy_real *y) {
   size_t j = 0;
-  for (; j + 8 * VW <= N; j += 8 * VW) FN(gemv_t_blk)(8, VW, M, alpha, A + j, lda, x, y + j);
+  for (; j + TBLK * VW <= N; j += TBLK * VW)
+    FN(gemv_t_blk)(TBLK, VW, M, alpha, A + j, lda, x, y + j);
   if (j == N) return;
   size_t left = N - j, nv = (left + VW - 1) / VW, rem = left - (nv - 1) * VW;
   const dy_real *a = A + j;
   dy_real *yy = y + j;
   switch (nv) {
-    case 1: FN(gemv_t_blk)(1, rem, M, alpha, a, lda, x, yy); break;
-    case 2: FN(gemv_t_blk)(2, rem, M, alpha, a, lda, x, yy); break;
-    case 3: FN(gemv_t_blk)(3, rem, M, alpha, a, lda, x, yy); break;
-    case 4: FN(gemv_t_blk)(4, rem, M, alpha, a, lda, x, yy); break;
-    case 5: FN(gemv_t_blk)(5, rem, M, alpha, a, lda, x, yy); break;
-    case 6: FN(gemv_t_blk)(6, rem, M, alpha, a, lda, x, yy); break;
-    case 7: FN(gemv_t_blk)(7, rem, M, alpha, a, lda, x, yy); break;
-    default: FN(gemv_t_blk)(8, rem, M, alpha, a, lda, x, yy); break;
+#define TCASE(k) \
+  case k: FN(gemv_t_blk)(k, rem, M, alpha, a, lda, x, yy); break;
+    TCASE(1) TCASE(2) TCASE(3) TCASE(4) TCASE(5) TCASE(6) TCASE(7)
+#if TBLK > 8
+    TCASE(8) TCASE(9) TCASE(10) TCASE(11) TCASE(12) TCASE(13) TCASE(14) TCASE(15)
+#endif
+#undef TCASE
+    default: FN(gemv_t_blk)(TBLK, rem, M, alpha, a, lda, x, yy); break;
   }
 }
 
 KFN static void FN(gemv)(int ta, size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
                          const dy_real *x, dy_real beta, dy_real *y) {
   if (!ta) {
-    FN(gemv_n)(M, N, alpha, A, lda, x, beta, y);
+    if (N <= TBLK * VW) FN(gemv_n_narrow)(M, N, alpha, A, lda, x, beta, y);
+    else FN(gemv_n)(M, N, alpha, A, lda, x, beta, y);
     return;
   }
   if (beta == 0) memset(y, 0, N * sizeof(dy_real));
@@ -193,38 +253,73 @@ KFN static void FN(ger)(size_t M, size_t N, dy_real alpha, const dy_real *x, con
 
 /* ------------------------------------------------------------------ gemm */
 
-/* C tile (mr <= MR, nr <= NR) += Ap (kc x MR, k-major) * Bp (kc rows of NR,
- * row stride ldb). The MR x NV accumulators live in registers. */
-KFN static void FN(ukernel)(size_t kc, const dy_real *restrict Ap, const dy_real *restrict Bp,
-                            size_t ldb, dy_real *restrict C, size_t ldc, size_t mr, size_t nr) {
+/* C tile (mr <= MRC, nr <= NR) += Ap (kc x MRC, k-major) * Bp (kc rows of NR,
+ * row stride ldb). The MRC x NV accumulators live in registers; MRC is a
+ * constant after inlining (MR for the packed path, MRS for small M). */
+KFN static inline __attribute__((always_inline)) void FN(ukern_t)(
+    int MRC, size_t kc, const dy_real *restrict Ap, const dy_real *restrict Bp, size_t ldb,
+    dy_real *restrict C, size_t ldc, size_t mr, size_t nr) {
   VT c[MR][NV];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) if (r < MRC)
     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = ZERO();
-  for (size_t k = 0; k < kc; k++) {
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) if (r < MRC) PREFETCH(C + (size_t)r * ldc);
+  KUNROLL_K for (size_t k = 0; k < kc; k++) {
     VT b[NV];
     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) b[v] = LOAD(Bp + k * ldb + v * VW);
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      VT a = SET1(Ap[k * MR + r]);
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) if (r < MRC) {
+      VT a = SET1(Ap[k * MRC + r]);
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) c[r][v] = FMA(a, b[v], c[r][v]);
     }
   }
-  if (mr == MR && nr == NR) {
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+  if (mr == (size_t)MRC && nr == NR) {
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) if (r < MRC)
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
         dy_real *p = C + (size_t)r * ldc + v * VW;
         STORE(p, ADD(LOAD(p), c[r][v]));
       }
     return;
   }
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-    if ((size_t)r >= mr) break;
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
-      size_t j = (size_t)v * VW;
-      if (j >= nr) break;
-      dy_real *p = C + (size_t)r * ldc + j;
-      size_t n = nr - j;
-      if (n >= VW) STORE(p, ADD(LOAD(p), c[r][v]));
-      else STOREN(p, ADD(LOADN(p, n), c[r][v]), n);
+  /* edge tile: spill the accumulators (constant indices keep them in
+   * registers above), then add the valid part */
+  dy_real t[MR][NR];
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) if (r < MRC)
+    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) STORE(t[r] + v * VW, c[r][v]);
+  for (size_t r = 0; r < mr; r++) {
+    dy_real *p = C + r * ldc;
+    for (size_t j = 0; j < nr; j++) p[j] += t[r][j];
+  }
+}
+
+KFN static void FN(ukernel)(size_t kc, const dy_real *restrict Ap, const dy_real *restrict Bp,
+                            size_t ldb, dy_real *restrict C, size_t ldc, size_t mr, size_t nr) {
+  FN(ukern_t)(MR, kc, Ap, Bp, ldb, C, ldc, mr, nr);
+}
+
+/* C(M,N) += alpha op(A) B for M <= 2*VW (dX = dY W for a batch of vectors):
+ * groups of MRS rows of alpha op(A) packed k-major (small), B read in place
+ * (row stride ldb) for full NR-column tiles, the column tail packed. */
+KFN static void FN(gemm_small_nn)(int ta, size_t M, size_t N, size_t K, dy_real alpha,
+                                  const dy_real *A, size_t lda, const dy_real *B, size_t ldb,
+                                  dy_real *C, size_t ldc) {
+  dy_real Ap[256 * MRS], Bt[256 * NR];
+  for (size_t pc = 0; pc < K; pc += 256) {
+    size_t kc = K - pc < 256 ? K - pc : 256;
+    for (size_t ig = 0; ig < M; ig += MRS) {
+      size_t mg = M - ig < MRS ? M - ig : MRS;
+      for (size_t k = 0; k < kc; k++)
+        for (size_t r = 0; r < MRS; r++)
+          Ap[k * MRS + r] = r < mg ? alpha * (ta ? A[(pc + k) * lda + ig + r]
+                                                 : A[(ig + r) * lda + pc + k])
+                                   : 0;
+      size_t j = 0;
+      for (; j + NR <= N; j += NR)
+        FN(ukern_t)(MRS, kc, Ap, B + pc * ldb + j, ldb, C + ig * ldc + j, ldc, mg, NR);
+      if (j < N) {
+        size_t nr = N - j;
+        for (size_t k = 0; k < kc; k++)
+          for (size_t c = 0; c < NR; c++) Bt[k * NR + c] = c < nr ? B[(pc + k) * ldb + j + c] : 0;
+        FN(ukern_t)(MRS, kc, Ap, Bt, NR, C + ig * ldc + j, ldc, mg, nr);
+      }
     }
   }
 }
@@ -516,7 +611,8 @@ KFN static void FN(gemm)(int ta, int tb, size_t M, size_t N, size_t K, dy_real a
   kern_scale_c(M, N, beta, C, ldc);
   if (alpha == 0 || K == 0 || M == 0 || N == 0) return;
   if (M <= 2 * VW && N >= MR && K >= 8) {
-    FN(gemm_small_m)(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    if (tb) FN(gemm_small_m)(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    else FN(gemm_small_nn)(ta, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return;
   }
   if ((double)M * N * K >= KERN_PACK_MIN && M >= MR) {
@@ -538,3 +634,4 @@ static const dy_kernel_table FN(table) = {
 #undef MC_
 #undef NC_
 #undef NR
+#undef KUNROLL_K

@@ -49,7 +49,8 @@ extern "C" {
  *   u = sigmoid(p[H:2H] + q[H:2H])        (update)
  *   n = tanh(p[2H:3H] + r * q[2H:3H])     (candidate)
  *   h_t = (1 - u) * n + u * h_{t-1}
- *   W_x: (3H, X), b_x: (3H), W_h: (3H, H), b_h: (3H); rows r, u, n; biases 0.
+ *   W_x: (3H, X), b_x: (3H) (the parameter "b"), W_h: (3H, H), b_h: (3H);
+ *   rows in the order r, u, n; biases 0.
  *
  * Matrices are Glorot-initialised. Parameters are named
  * "<name>/l<k>/W_x", ".../W_h", ".../b" (and ".../b_h" for the GRU) under the
@@ -69,7 +70,11 @@ extern "C" {
  * "/l<k>" for layers above 0), so dumps group and label them. The fused path
  * (default) costs per step and layer: LSTM 4 nodes (one affine for a_t, then
  * "lstm_gates", "lstm_c", "lstm_h" from models/rnn_cells.c), GRU 3 (two
- * affines, one "gru_cell"), SRNN 2 (affine, tanh). The reference path
+ * affines, one "gru_cell"), SRNN 2 (affine, tanh). dy_rnn_transduce over
+ * batch-1 inputs instead computes W_x x_t + b for all t as one product per
+ * layer and adds one "pick_batch_elem" node per step; with the deferred dW_h
+ * below, a BiLSTM tagger update (emb 128, H 50) runs about 40% fewer
+ * instructions than with per-step products. The reference path
  * (dy_rnn_set_fused(r, 0)) builds the same equations from primitive ops
  * (pick_range, sigmoid, tanh, cmult, add) for teaching dumps and as a test
  * oracle. */
@@ -119,6 +124,10 @@ void dy_rnn_set_fused(dy_rnn *r, int fused);
  * whole sequence as one matrix product (batch-1 inputs, fused path only);
  * 0: one product per step. Same values either way. */
 void dy_rnn_set_precompute(dy_rnn *r, int on);
+/* 1 (default): on that precomputed path, dW_h is one matrix product over all
+ * steps (an "rnn_wseq" node per layer; steps are "rnn_rec" nodes) instead of
+ * one outer product per step; 0: plain affine steps. Same values either way. */
+void dy_rnn_set_defer_wh(dy_rnn *r, int on);
 
 /* A zero initial state in g (parameter nodes and dropout masks are created
  * here). */
@@ -186,4 +195,10 @@ extern const dy_op *const dy_ops_rnn_cells[];
 #ifdef __cplusplus
 }
 #endif
+
+/* The rest of models/: corpora and generated data, language models. */
+#include "dy_corpus.h"
+#include "dy_lm.h"
+#include "dy_tagger.h"
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dy_kernels.h"
 #include "dy_models.h"
 
 #define L DY_RNN_MAX_LAYERS
@@ -14,7 +15,7 @@ struct dy_rnn {
   uint32_t lbase;                       /* label of layer 0 in names (birnn layers) */
   dy_param *wx[L], *wh[L], *b[L], *bh[L]; /* bh: GRU only */
   dy_real p_in, p_rec;
-  int fused, precompute;
+  int fused, precompute, defer;
   char name[112];                       /* display name: node names and errors */
 };
 
@@ -90,6 +91,7 @@ static dy_rnn *rnn_create(dy_model *m, const char *scope, const char *display, d
   r->lbase = lbase;
   r->fused = 1;
   r->precompute = 1;
+  r->defer = 1;
   snprintf(r->name, sizeof r->name, "%s", display);
   if (dy_model_push(m, scope) != DY_OK) {
     free(r);
@@ -156,6 +158,7 @@ dy_status dy_rnn_set_dropout(dy_rnn *r, dy_real input_rate, dy_real recurrent_ra
 
 void dy_rnn_set_fused(dy_rnn *r, int fused) { if (r) r->fused = fused != 0; }
 void dy_rnn_set_precompute(dy_rnn *r, int on) { if (r) r->precompute = on != 0; }
+void dy_rnn_set_defer_wh(dy_rnn *r, int on) { if (r) r->defer = on != 0; }
 
 /* ================================================================ start */
 
@@ -240,6 +243,92 @@ dy_rnn_state dy_rnn_start_with(dy_rnn *r, dy_graph *g, const dy_expr *h0, const 
 
 dy_rnn_state dy_rnn_start(dy_rnn *r, dy_graph *g) { return dy_rnn_start_with(r, g, NULL, NULL); }
 
+/* ================================================== deferred W_h gradient
+ * In dy_rnn_transduce (fused, precomputed path) every step's recurrent
+ * product a_t = p_t + W_h h_{t-1} is an "rnn_rec" node whose W_h argument is
+ * one "rnn_wseq" node per layer (a view of W_h). rnn_rec's backward skips
+ * W_h; rnn_wseq's backward, which runs after every step's (its id is lower),
+ * adds dW_h = sum_t da_t h_{t-1}^T as ONE matrix product over the gathered
+ * steps instead of one outer product per step. Values and the other
+ * gradients are those of the affine op, whose descriptor rnn_rec borrows. */
+
+typedef struct rec_list {
+  uint32_t n, cap;
+  uint32_t *ids; /* the rnn_rec nodes of this W_h */
+} rec_list;
+
+static int wseq_dim(dy_graph *g, dy_node *n) {
+  n->dim = dy_arg(g, n, 0)->dim;
+  return 0;
+}
+
+static void wseq_fwd(dy_graph *g, dy_node *n) { n->val = dy_arg(g, n, 0)->val; }
+
+static void wseq_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *W = dy_arg(g, n, i);
+  const rec_list *rl = n->aux[0].cp;
+  size_t G = W->dim.d[0], H = W->dim.d[1], rows = 0;
+  dy_vadd(G * H, n->grad, W->grad); /* any other use of the view (none today) */
+  for (uint32_t k = 0; k < rl->n; k++) {
+    const dy_node *s = dy_node_at(g, rl->ids[k]);
+    if (rl->ids[k] <= g->last_root && s->grad && (s->flags & DY_NODE_LIVE)) rows += s->dim.bd;
+  }
+  if (!rows) return;
+  dy_real *D = dy_scratch(g, rows * (G + H)), *X = D + rows * G; /* D (rows,G), X (rows,H) */
+  size_t r = 0;
+  for (uint32_t k = 0; k < rl->n; k++) {
+    const dy_node *s = dy_node_at(g, rl->ids[k]);
+    if (!(rl->ids[k] <= g->last_root && s->grad && (s->flags & DY_NODE_LIVE))) continue;
+    const dy_node *h = dy_arg(g, s, 2);
+    size_t sh = h->dim.bd == 1 ? 0 : H;
+    for (uint32_t b = 0; b < s->dim.bd; b++, r++) {
+      memcpy(D + r * G, s->grad + b * G, G * sizeof(dy_real));
+      memcpy(X + r * H, h->val + b * sh, H * sizeof(dy_real));
+    }
+  }
+  dy_gemm(1, 0, G, H, rows, 1, D, G, X, H, 1, W->grad, H); /* dW += D^T X */
+}
+
+static const dy_op op_rnn_wseq = {"rnn_wseq", 1, DY_OP_SETS_VAL, wseq_dim, wseq_fwd, wseq_bwd};
+
+/* aux[0]: the affine descriptor (dim, forward and backward of b + W h). */
+static int rec_dim(dy_graph *g, dy_node *n) { return ((const dy_op *)n->aux[0].cp)->dim(g, n); }
+static void rec_fwd(dy_graph *g, dy_node *n) { ((const dy_op *)n->aux[0].cp)->forward(g, n); }
+static void rec_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  if (i != 1) ((const dy_op *)n->aux[0].cp)->backward(g, n, i);
+}
+
+static const dy_op op_rnn_rec = {"rnn_rec", 3, 0, rec_dim, rec_fwd, rec_bwd};
+
+/* The W_h view of one layer for a sequence of up to cap steps, or an
+ * invalid expression (error set). */
+static dy_expr wseq_new(dy_graph *g, dy_expr W, uint32_t cap) {
+  rec_list *rl = dy_graph_data(g, sizeof *rl + cap * sizeof(uint32_t));
+  if (!rl) return invalid(g);
+  rl->n = 0;
+  rl->cap = cap;
+  rl->ids = (uint32_t *)(rl + 1);
+  dy_aux aux[DY_NAUX];
+  memset(aux, 0, sizeof aux);
+  aux[0].p = rl;
+  return dy_apply(&op_rnn_wseq, &W, 1, aux);
+}
+
+/* b + W h for W a wseq view (aff: the affine descriptor); records the step. */
+static dy_expr rec_affine(const dy_op *aff, dy_expr b, dy_expr wseq, dy_expr h) {
+  if (!dy_expr_valid(wseq)) return invalid(wseq.g);
+  dy_graph *g = wseq.g;
+  rec_list *rl = g->nodes[wseq.id].aux[0].p;
+  DY_ASSERT(rl->n < rl->cap);
+  dy_aux aux[DY_NAUX];
+  memset(aux, 0, sizeof aux);
+  aux[0].cp = aff;
+  dy_expr x[3] = {b, wseq, h};
+  dy_expr e = dy_apply(&op_rnn_rec, x, 3, aux);
+  if (dy_expr_valid(e)) rl->ids[rl->n++] = e.id;
+  return e;
+}
+
 /* ================================================================= step */
 
 /* Non-zero when s can be stepped; otherwise records why (unless the graph
@@ -267,11 +356,12 @@ static int state_ok(const dy_rnn_state *s, const char *fn) {
 static dy_expr zeros_h(dy_graph *g, const dy_rnn *r) { return dy_zeros(g, dy_d1(r->hid)); }
 
 /* Layer l's step. x is the layer input after its dropout mask, or, when
- * has_xp, the precomputed W_x x + b (b_x for the GRU). hprev/cprev are the
+ * has_xp, the precomputed W_x x + b (b_x for the GRU). With aff non-NULL the
+ * W_h products go through wseq (deferred W_h gradient). hprev/cprev are the
  * previous states (ignored when hz/cz say zero). Writes h (and c). */
 static void layer_step(const dy_rnn *r, const rnn_seq *q, dy_graph *g, uint32_t l, dy_expr x,
-                       int has_xp, dy_expr hprev, dy_expr cprev, int hz, int cz, int32_t t,
-                       dy_expr *h_out, dy_expr *c_out) {
+                       int has_xp, const dy_op *aff, dy_expr wseq, dy_expr hprev, dy_expr cprev,
+                       int hz, int cz, int32_t t, dy_expr *h_out, dy_expr *c_out) {
   uint32_t H = r->hid;
   dy_expr hin = hprev;
   if (!r->fused) {
@@ -283,7 +373,9 @@ static void layer_step(const dy_rnn *r, const rnn_seq *q, dy_graph *g, uint32_t 
   dy_expr h, c = invalid(g);
   if (r->kind == DY_GRU) {
     dy_expr p = has_xp ? x : dy_affine(q->b[l], q->wx[l], x);
-    dy_expr qh = hz ? q->bh[l] : dy_affine(q->bh[l], q->wh[l], hin);
+    dy_expr qh = hz    ? q->bh[l]
+                 : aff ? rec_affine(aff, q->bh[l], wseq, hin)
+                       : dy_affine(q->bh[l], q->wh[l], hin);
     if (r->fused) {
       h = hz ? dy_gru_cell0(p, qh) : dy_gru_cell(p, qh, hprev);
     } else {
@@ -299,7 +391,7 @@ static void layer_step(const dy_rnn *r, const rnn_seq *q, dy_graph *g, uint32_t 
     if (hz) {
       a = has_xp ? x : dy_affine(q->b[l], q->wx[l], x);
     } else if (has_xp) {
-      a = dy_affine(x, q->wh[l], hin);
+      a = aff ? rec_affine(aff, x, wseq, hin) : dy_affine(x, q->wh[l], hin);
     } else {
       dy_expr args[5] = {q->b[l], q->wx[l], x, q->wh[l], hin};
       a = dy_affine_n(args, 5);
@@ -366,8 +458,8 @@ static dy_rnn_state step(dy_rnn_state s, dy_expr x, int32_t t) {
   dy_expr in = x;
   for (uint32_t l = 0; l < r->layers; l++) {
     if (s.seq->has_in >> l & 1) in = dy_cmult(in, s.seq->in_mask[l]);
-    layer_step(r, s.seq, g, l, in, 0, s.h[l], s.c[l], s.hzero >> l & 1, s.czero >> l & 1, t,
-               &ns.h[l], &ns.c[l]);
+    layer_step(r, s.seq, g, l, in, 0, NULL, invalid(g), s.h[l], s.c[l], s.hzero >> l & 1,
+               s.czero >> l & 1, t, &ns.h[l], &ns.c[l]);
     in = ns.h[l];
   }
   dy_graph_set_tag(g, old);
@@ -443,6 +535,7 @@ static dy_status run(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_e
   memcpy(cur, xs, n * sizeof(dy_expr));
   int32_t old = dy_graph_tag(g);
   const rnn_seq *q = s.seq;
+  const dy_op *aff = r->defer ? dy_op_find("affine") : NULL;
   for (uint32_t l = 0; l < r->layers; l++) {
     if (q->has_in >> l & 1)
       for (uint32_t p = 0; p < n; p++) {
@@ -453,13 +546,14 @@ static dy_status run(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_e
     dy_expr X = dy_concat_to_batch(cur, n);
     dy_expr P = dy_affine(q->b[l], q->wx[l], X);
     name_node(P, r, l, "W_x_X", 0);
+    dy_expr wseq = aff ? wseq_new(g, q->wh[l], n) : invalid(g);
     dy_expr h = s.h[l], c = s.c[l];
     int hz = s.hzero >> l & 1, cz = s.czero >> l & 1;
     for (uint32_t t = 0; t < n; t++) {
       uint32_t p = rev ? n - 1 - t : t;
       dy_graph_set_tag(g, (int32_t)p);
       dy_expr xp = dy_pick_batch_elem(P, p);
-      layer_step(r, q, g, l, xp, 1, h, c, hz, cz, (int32_t)p, &h, &c);
+      layer_step(r, q, g, l, xp, 1, aff, wseq, h, c, hz, cz, (int32_t)p, &h, &c);
       hz = cz = 0;
       nxt[p] = h;
     }

@@ -201,33 +201,42 @@ dy_status dy_model_reserve(dy_model *m, size_t n) {
   return storage_reserve(m, n > m->size ? n - m->size : 0, "(reserve)") ? DY_ENOMEM : DY_OK;
 }
 
-/* Grows an array of pointers by one slot. */
-static int ptrs_reserve(dy_model *m, void ***arr, uint32_t n, uint32_t *cap) {
-  if (n < *cap) return 0;
-  uint32_t nc = *cap ? *cap * 2 : 16;
-  void **a = dy_model_alloc(m, (size_t)nc * sizeof *a);
+/* Makes room for one more parameter / lookup pointer. */
+static int params_reserve(dy_model *m) {
+  if (m->nparams < m->cap_params) return 0;
+  uint32_t nc = m->cap_params ? m->cap_params * 2 : 16;
+  dy_param **a = dy_model_alloc(m, (size_t)nc * sizeof *a);
   if (!a) return -1;
-  if (n) memcpy(a, *arr, (size_t)n * sizeof *a);
-  dy_model_free_mem(m, *arr);
-  *arr = a;
-  *cap = nc;
+  if (m->nparams) memcpy(a, m->params, (size_t)m->nparams * sizeof *a);
+  dy_model_free_mem(m, m->params);
+  m->params = a;
+  m->cap_params = nc;
+  return 0;
+}
+
+static int lookups_reserve(dy_model *m) {
+  if (m->nlookups < m->cap_lookups) return 0;
+  uint32_t nc = m->cap_lookups ? m->cap_lookups * 2 : 16;
+  dy_lookup **a = dy_model_alloc(m, (size_t)nc * sizeof *a);
+  if (!a) return -1;
+  if (m->nlookups) memcpy(a, m->lookups, (size_t)m->nlookups * sizeof *a);
+  dy_model_free_mem(m, m->lookups);
+  m->lookups = a;
+  m->cap_lookups = nc;
   return 0;
 }
 
 static int dim_valid(dy_model *m, dy_dim d, const char *name, const char *what) {
   char db[64];
-  if (d.bd != 1 || !dy_dim_ok(d))
-    return dy_model_fail(m, DY_EARG, "%s '%s': invalid dim %s (need 1-4 dims, each >= 1, batch 1)",
-                         what, name, dy_dim_str(d, db, sizeof db)),
-           0;
-  return 1;
+  if (d.bd == 1 && dy_dim_ok(d)) return 1;
+  dy_model_fail(m, DY_EARG, "%s '%s': invalid dim %s (need 1-4 dims, each >= 1, batch 1)", what, name,
+                dy_dim_str(d, db, sizeof db));
+  return 0;
 }
 
 static dy_param *add_param(dy_model *m, char *fn, dy_dim d) {
-  if (hash_reserve(m) || ptrs_reserve(m, (void ***)&m->params, m->nparams, &m->cap_params) ||
-      storage_reserve(m, dy_dim_size(d), fn)) {
-    if (!m->err[0] || strstr(m->err, fn) == NULL)
-      dy_model_fail(m, DY_ENOMEM, "out of memory adding parameter '%s'", fn);
+  if (hash_reserve(m) || params_reserve(m) || storage_reserve(m, dy_dim_size(d), fn)) {
+    dy_model_fail(m, DY_ENOMEM, "out of memory adding parameter '%s' (%zu scalars)", fn, dy_dim_size(d));
     dy_model_free_mem(m, fn);
     return NULL;
   }
@@ -260,7 +269,7 @@ static dy_lookup *add_lookup(dy_model *m, char *fn, uint32_t rows, dy_dim d) {
   dy_lookup *l = NULL;
   uint8_t *flag = NULL;
   uint32_t *touched = NULL;
-  if (hash_reserve(m) || ptrs_reserve(m, (void ***)&m->lookups, m->nlookups, &m->cap_lookups) ||
+  if (hash_reserve(m) || lookups_reserve(m) ||
       !(l = dy_model_alloc(m, sizeof *l)) || !(flag = dy_model_alloc(m, rows)) ||
       !(touched = dy_model_alloc(m, (size_t)rows * sizeof *touched)) ||
       storage_reserve(m, (size_t)rows * rs, fn)) {

@@ -177,16 +177,18 @@ double dy_trainer_last_grad_norm(const dy_trainer *t) { return t ? t->last_norm 
 
 /* ================================================================== state */
 
-/* Replaces *p (old elements, each esz bytes) by an array of n, old values kept, rest zero. */
-static int grow(dy_model *m, void **p, size_t old, size_t n, size_t esz) {
-  if (*p && old >= n) return 0;
+/* p (old elements of esz bytes, or NULL) grown to n elements: the old values
+ * kept, the rest zero; p itself when it is large enough; NULL if out of memory
+ * (p is then still valid). */
+static void *grow(dy_model *m, void *p, size_t old, size_t n, size_t esz) {
+  if (!p) old = 0;
+  else if (old >= n) return p;
   char *q = dy_model_alloc(m, n * esz);
-  if (!q) return -1;
-  if (*p && old) memcpy(q, *p, old * esz);
-  memset(q + (*p ? old : 0) * esz, 0, (n - (*p ? old : 0)) * esz);
-  dy_model_free_mem(m, *p);
-  *p = q;
-  return 0;
+  if (!q) return NULL;
+  if (old) memcpy(q, p, old * esz);
+  memset(q + old * esz, 0, (n - old) * esz);
+  dy_model_free_mem(m, p);
+  return q;
 }
 
 dy_status dy_trainer_ensure_state(dy_trainer *t, uint32_t ns) {
@@ -195,19 +197,24 @@ dy_status dy_trainer_ensure_state(dy_trainer *t, uint32_t ns) {
   for (uint32_t i = 0; i < 3; i++) {
     if (i >= ns && !t->s[i]) continue; /* not needed; existing arrays always cover the model */
     any = 1;
-    size_t old = t->s[i] ? t->ssize : 0;
-    if ((!t->s[i] || t->ssize < m->size) && grow(m, (void **)&t->s[i], old, m->size, sizeof(dy_real)))
-      return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's state (%zu scalars)", m->size);
+    if (t->s[i] && t->ssize >= m->size) continue;
+    dy_real *q = grow(m, t->s[i], t->ssize, m->size, sizeof(dy_real));
+    if (!q) return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's state (%zu scalars)", m->size);
+    t->s[i] = q;
   }
   if (t->kind == DY_TR_ADAM) {
-    if ((!t->psteps || t->npsteps < m->nparams) &&
-        grow(m, (void **)&t->psteps, t->psteps ? t->npsteps : 0, m->nparams, sizeof(uint64_t)))
-      return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's step counts");
-    t->npsteps = m->nparams;
-    if ((!t->rsteps || t->nrsteps < m->total_rows) &&
-        grow(m, (void **)&t->rsteps, t->rsteps ? t->nrsteps : 0, m->total_rows, sizeof(uint64_t)))
-      return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's row step counts");
-    t->nrsteps = m->total_rows;
+    if (!t->psteps || t->npsteps < m->nparams) {
+      uint64_t *q = grow(m, t->psteps, t->npsteps, m->nparams, sizeof(uint64_t));
+      if (!q) return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's step counts");
+      t->psteps = q;
+      t->npsteps = m->nparams;
+    }
+    if (!t->rsteps || t->nrsteps < m->total_rows) {
+      uint64_t *q = grow(m, t->rsteps, t->nrsteps, m->total_rows, sizeof(uint64_t));
+      if (!q) return dy_model_fail(m, DY_ENOMEM, "out of memory for the trainer's row step counts");
+      t->rsteps = q;
+      t->nrsteps = m->total_rows;
+    }
   }
   if (any) t->ssize = m->size;
   if (ns > t->nstate) t->nstate = ns;

@@ -6,19 +6,19 @@
 extern const dy_op *const dy_ops_arith[];
 extern const dy_op *const dy_ops_linalg[];
 extern const dy_op *const dy_ops_reduce[];
-extern const dy_op *const dy_ops_elementwise[];
-extern const dy_op *const dy_ops_softmax[];
 extern const dy_op *const dy_ops_shape[];
 extern const dy_op *const dy_ops_noise[];
+extern const dy_op *const dy_ops_elementwise[];
+extern const dy_op *const dy_ops_softmax[];
 
 const dy_op *const *const dy_op_families[] = {
     dy_ops_arith,
     dy_ops_linalg,
     dy_ops_reduce,
-    dy_ops_elementwise,
-    dy_ops_softmax,
     dy_ops_shape,
     dy_ops_noise,
+    dy_ops_elementwise,
+    dy_ops_softmax,
     NULL,
 };
 

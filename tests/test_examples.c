@@ -96,6 +96,24 @@ START_TEST(xor_learns) {
 }
 END_TEST
 
+/* charlm on generated text: the loss falls from ln 256 = 5.5 and a sample of
+ * 300 characters follows. */
+START_TEST(charlm_learns_and_samples) {
+  char p[1024], cmd[1200];
+  if (!program("charlm", p, sizeof p)) return;
+  snprintf(cmd, sizeof cmd, "%s - 60", p);
+  char *out;
+  ck_assert_int_eq(run(cmd, &out), 0);
+  const char *s50 = strstr(out, "step 50  loss ");
+  ck_assert_msg(s50 != NULL, "%s", out);
+  double l = atof(s50 + strlen("step 50  loss "));
+  ck_assert_msg(l > 0 && l < 4.0, "loss at step 50: %g\n%s", l, out);
+  const char *smp = strstr(out, "--- sample ---\n");
+  ck_assert_msg(smp && strlen(smp + strlen("--- sample ---\n")) >= 300, "%s", out);
+  free(out);
+}
+END_TEST
+
 START_TEST(tagger_example_synthetic) {
   char prog[1024], *out;
   if (!program("tagger", prog, sizeof prog)) return;
@@ -225,6 +243,7 @@ static Suite *suite(void) {
   tcase_set_timeout(c, 1200);
   tcase_add_checked_fixture(c, setup, teardown);
   tcase_add_test(c, xor_learns);
+  tcase_add_test(c, charlm_learns_and_samples);
   tcase_add_test(c, tagger_example_conllu);
   tcase_add_test(c, dync_tagger_train_and_tag);
   tcase_add_test(c, tagger_example_synthetic);

@@ -332,13 +332,15 @@ START_TEST(fused_vs_reference) {
       t_rng rng = {400 + (uint64_t)k};
       fill_rnn(r, &rng);
       dy_real *xs = rand_vec(&rng, X * T * B), *w = rand_vec(&rng, H * T * B);
-      dy_real out[3][5 * 5 * 2];
-      dy_real *grads[3][2][4];
-      double loss[3];
+      dy_real out[4][5 * 5 * 2];
+      dy_real *grads[4][2][4];
+      double loss[4];
       const char *which[4] = {"W_x", "W_h", "b", "b_h"};
-      for (int mode = 0; mode < 3; mode++) {
+      /* 0 reference, 1 fused per step, 2 precomputed + deferred dW_h, 3 precomputed */
+      for (int mode = 0; mode < 4; mode++) {
         dy_rnn_set_fused(r, mode != 0);
-        dy_rnn_set_precompute(r, mode == 2);
+        dy_rnn_set_precompute(r, mode >= 2);
+        dy_rnn_set_defer_wh(r, mode == 2);
         dy_model_zero_grads(m);
         loss[mode] = run_loss(r, xs, T, B, w, out[mode]);
         for (uint32_t l = 0; l < 2; l++)
@@ -351,7 +353,7 @@ START_TEST(fused_vs_reference) {
             memcpy(grads[mode][l][p], dy_param_grads(pp), n * sizeof(dy_real));
           }
       }
-      for (int mode = 1; mode < 3; mode++) {
+      for (int mode = 1; mode < 4; mode++) {
         ck_assert_msg(fabs(loss[mode] - loss[0]) <= 20 * VTOL, "%s B %u mode %d loss %.9g vs %.9g",
                       KNAME[k], B, mode, loss[mode], loss[0]);
         for (uint32_t i = 0; i < T * H * B; i++)
@@ -383,7 +385,7 @@ START_TEST(fused_vs_reference) {
           for (uint32_t j = 0; j < H; j++)
             ck_assert(fabs((double)o1[t * H + j] - out[1][(t * 2 + 1) * H + j]) <= 10 * VTOL);
       }
-      for (int mode = 0; mode < 3; mode++)
+      for (int mode = 0; mode < 4; mode++)
         for (uint32_t l = 0; l < 2; l++)
           for (int p = 0; p < 4; p++) free(grads[mode][l][p]);
       free(xs);
@@ -525,6 +527,63 @@ START_TEST(dropout_masks) {
 }
 END_TEST
 
+/* With dropout on, transduce with and without the precomputed products
+ * applies the same masks (same graph seed) and gives the same values. */
+START_TEST(dropout_transduce) {
+  for (int k = 0; k < 3; k++) {
+    const uint32_t X = 6, H = 5, T = 4;
+    dy_model *m = dy_model_new(8);
+    dy_rnn *r = dy_rnn_new(m, "r", KINDS[k], 2, X, H);
+    dy_rnn_set_dropout(r, 0.4, 0.3);
+    t_rng rng = {700 + (uint64_t)k};
+    dy_real *xv = rand_vec(&rng, X * T);
+    dy_real out[2][4 * 5];
+    for (int pre = 0; pre < 2; pre++) {
+      dy_rnn_set_precompute(r, pre);
+      dy_graph *g = dy_graph_new();
+      dy_graph_set_seed(g, 99);
+      dy_expr x[4], y[4];
+      for (uint32_t t = 0; t < T; t++) x[t] = dy_input(g, dy_d1(X), xv + t * X);
+      ck_assert_int_eq(dy_rnn_transduce(r, g, x, T, y), DY_OK);
+      for (uint32_t t = 0; t < T; t++) memcpy(out[pre] + t * H, dy_forward(y[t]), H * sizeof(dy_real));
+      dy_graph_free(g);
+    }
+    for (uint32_t i = 0; i < T * H; i++) ck_assert(fabs((double)out[0][i] - out[1][i]) <= 10 * VTOL);
+    free(xv);
+    dy_rnn_free(r);
+    dy_model_free(m);
+  }
+}
+END_TEST
+
+/* After a warm-up example, unrolling, forward and backward on a renewed
+ * graph allocate nothing (the graph's arenas are reused). */
+START_TEST(no_malloc_steady_state) {
+  dy_model *m = dy_model_new(1);
+  dy_birnn *b = dy_birnn_new(m, "bi", DY_LSTM, 2, 4, 3);
+  dy_birnn_set_dropout(b, 0.2, 0.2);
+  dy_real xv[4 * 6];
+  for (int i = 0; i < 24; i++) xv[i] = (dy_real)(0.1 * (i % 7) - 0.3);
+  dy_graph *g = dy_graph_new();
+  uint64_t after_warmup = 0;
+  for (int it = 0; it < 4; it++) {
+    dy_graph_renew(g);
+    dy_expr x[6], y[6], terms[6];
+    for (int t = 0; t < 6; t++) x[t] = dy_input_ref(g, dy_d1(4), xv + 4 * t);
+    ck_assert_int_eq(dy_birnn_transduce(b, g, x, 6, y), DY_OK);
+    for (int t = 0; t < 6; t++) terms[t] = dy_sum_elems(y[t]);
+    ck_assert_int_eq(dy_backward(dy_sum(terms, 6)), DY_OK);
+    dy_graph_stats st;
+    dy_graph_get_stats(g, &st);
+    if (it == 1) after_warmup = st.mallocs;
+    if (it > 1) ck_assert_uint_eq(st.mallocs, after_warmup);
+  }
+  dy_graph_free(g);
+  dy_birnn_free(b);
+  dy_model_free(m);
+}
+END_TEST
+
 START_TEST(errors) {
   dy_model *m = dy_model_new(1);
   dy_rnn *r = dy_rnn_new(m, "enc", DY_LSTM, 1, 3, 4);
@@ -592,10 +651,12 @@ START_TEST(time_tags) {
     ck_assert_int_eq(dy_rnn_transduce(r, g, xs, 3, ys), DY_OK);
     ck_assert_int_eq(dy_graph_tag(g), 42);
     uint32_t per_tag[3] = {0, 0, 0};
-    int named_h = 0, named_c = 0;
+    int named_h = 0, named_c = 0, rec = 0, wseq = 0;
     for (uint32_t i = first; i < dy_graph_size(g); i++) {
       const dy_node *n = dy_node_at(g, i);
       if (n->tag >= 0 && n->tag < 3) per_tag[n->tag]++;
+      rec += !strcmp(n->op->name, "rnn_rec");
+      wseq += !strcmp(n->op->name, "rnn_wseq");
       if (n->name && n->tag != DY_NO_TAG) {
         int t;
         char what;
@@ -605,6 +666,8 @@ START_TEST(time_tags) {
         named_c += what == 'c';
       }
     }
+    ck_assert_int_eq(rec, pre ? 2 : 0); /* steps 1 and 2 (step 0 starts from zero) */
+    ck_assert_int_eq(wseq, pre ? 1 : 0);
     ck_assert_int_eq(named_h, 3);
     ck_assert_int_eq(named_c, 3);
     ck_assert_str_eq(dy_node_at(g, ys[2].id)->name, "lstm/h_2");
@@ -686,6 +749,8 @@ int main(void) {
   tcase_add_test(tc, fused_vs_reference);
   tcase_add_test(tc, branching);
   tcase_add_test(tc, dropout_masks);
+  tcase_add_test(tc, dropout_transduce);
+  tcase_add_test(tc, no_malloc_steady_state);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, time_tags);
   tcase_add_test(tc, birnn_values);

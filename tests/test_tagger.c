@@ -110,45 +110,37 @@ static double acc_on_ambiguous(dy_tagger *t, const data *d, uint32_t a, uint32_t
 
 /* ============================================================ learning */
 
-START_TEST(bilstm_learns_synthetic) {
+START_TEST(bilstm_learns_synthetic_uni_cannot) {
   /* The synthetic language's per-word majority tagger gets 90.5% (stated in
    * dy_corpus.h); its tags are a function of (form, left tag, right tag), so
-   * a BiLSTM can reach 100%. Measured with these small sizes (seed 1): 96.8%
-   * after 3 epochs; 94% leaves margin and is well above the baseline. */
-  data d = make_data(1500, 300, 20, 20);
-  dy_model *m = dy_model_new(1);
-  dy_tagger_opts o = small_opts(DY_LSTM, 1);
-  dy_tagger *t = train_tagger(m, &o, &d, 3);
-  dy_graph *g = dy_graph_new();
-  dy_tagger_stats st;
-  ck_assert_int_eq(dy_tagger_evaluate(t, g, d.dev, &st), DY_OK);
-  ck_assert_uint_eq(st.words, d.dev->ntok);
-  ck_assert_uint_eq(st.sents, d.dev->nsent);
-  ck_assert_msg(st.acc > 0.94, "BiLSTM dev accuracy %.4f, want > 0.94 (majority baseline 0.905)", st.acc);
-  ck_assert(st.unk_words <= st.words && st.unk_correct <= st.unk_words);
-  dy_graph_free(g);
-  dy_tagger_free(t);
-  dy_model_free(m);
-  free_data(&d);
-}
-END_TEST
-
-START_TEST(uni_vs_bi_on_ambiguous) {
-  /* ADJ/NOUN forms: only the right neighbour decides, so a left-to-right
-   * tagger must guess, while a BiLSTM sees it. NOUN/VERB forms: the left
-   * neighbour decides, so both get most of them. Measured (seed 1): ADJ/NOUN
-   * uni 0.711, bi 0.953; NOUN/VERB uni 0.896, bi 0.963. */
-  data d = make_data(1500, 400, 30, 30);
+   * a BiLSTM can reach 100%. ADJ/NOUN forms: only the right neighbour
+   * decides, so a left-to-right tagger must guess while a BiLSTM sees it.
+   * NOUN/VERB forms: the left neighbour decides, so both get most of them.
+   * Measured with these small sizes (seed 1, 1200 sentences, 3 epochs):
+   * BiLSTM overall 0.964; ADJ/NOUN uni 0.724, bi 0.944; NOUN/VERB uni 0.889,
+   * bi 0.965. The thresholds leave margin. */
+  data d = make_data(1200, 400, 30, 30);
   dy_model *mu = dy_model_new(1), *mb = dy_model_new(1);
   dy_tagger_opts ou = small_opts(DY_LSTM, 0), ob = small_opts(DY_LSTM, 1);
   dy_tagger *tu = train_tagger(mu, &ou, &d, 3), *tb = train_tagger(mb, &ob, &d, 3);
+  dy_graph *g = dy_graph_new();
+  dy_tagger_stats st;
+  ck_assert_int_eq(dy_tagger_evaluate(tb, g, d.dev, &st), DY_OK);
+  ck_assert_uint_eq(st.words, d.dev->ntok);
+  ck_assert_uint_eq(st.sents, d.dev->nsent);
+  ck_assert(st.unk_words <= st.words && st.unk_correct <= st.unk_words);
   size_t n_an = 0, n_nv = 0, n2 = 0;
   double u_an = acc_on_ambiguous(tu, &d, ADJ, NOUN, &n_an), b_an = acc_on_ambiguous(tb, &d, ADJ, NOUN, &n2);
   double u_nv = acc_on_ambiguous(tu, &d, NOUN, VERB, &n_nv), b_nv = acc_on_ambiguous(tb, &d, NOUN, VERB, &n2);
+  if (getenv("DY_TEST_VERBOSE"))
+    fprintf(stderr, "bi %.4f | ADJ/NOUN uni %.4f bi %.4f (%zu) | NOUN/VERB uni %.4f bi %.4f (%zu)\n", st.acc, u_an,
+            b_an, n_an, u_nv, b_nv, n_nv);
+  ck_assert_msg(st.acc > 0.94, "BiLSTM dev accuracy %.4f, want > 0.94 (majority baseline 0.905)", st.acc);
   ck_assert_msg(n_an > 200 && n_nv > 200, "too few ambiguous tokens: %zu %zu", n_an, n_nv);
   ck_assert_msg(b_an > 0.9, "BiLSTM on ADJ/NOUN forms: %.4f", b_an);
   ck_assert_msg(u_an < b_an - 0.1, "left-to-right %.4f vs bidirectional %.4f on ADJ/NOUN forms", u_an, b_an);
   ck_assert_msg(u_nv > 0.85 && b_nv > 0.9, "NOUN/VERB forms: uni %.4f bi %.4f", u_nv, b_nv);
+  dy_graph_free(g);
   dy_tagger_free(tu);
   dy_tagger_free(tb);
   dy_model_free(mu);
@@ -158,9 +150,10 @@ START_TEST(uni_vs_bi_on_ambiguous) {
 END_TEST
 
 START_TEST(every_cell_learns_a_little) {
-  /* S-RNN, GRU, char-level LSTM, 2 layers: two epochs over 400 sentences
-   * get above 75% (measured 0.84-0.93). */
-  data d = make_data(400, 100, 5, 5);
+  /* Bi-S-RNN, GRU, char-level BiLSTM, 2-layer bi-GRU: two epochs over 300
+   * sentences get above 75% (measured 0.806 for the GRU, 0.91-0.94 for the
+   * bidirectional ones). */
+  data d = make_data(300, 100, 5, 5);
   struct { dy_rnn_kind k; int bi, chars, layers; } cfg[] = {
       {DY_SRNN, 1, 0, 1}, {DY_GRU, 0, 0, 1}, {DY_LSTM, 1, 1, 1}, {DY_GRU, 1, 0, 2}};
   for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
@@ -174,6 +167,7 @@ START_TEST(every_cell_learns_a_little) {
     dy_graph *g = dy_graph_new();
     dy_tagger_stats st;
     ck_assert_int_eq(dy_tagger_evaluate(t, g, d.dev, &st), DY_OK);
+    if (getenv("DY_TEST_VERBOSE")) fprintf(stderr, "config %zu: %.4f\n", c, st.acc);
     ck_assert_msg(st.acc > 0.75, "config %zu: dev accuracy %.4f", c, st.acc);
     dy_graph_free(g);
     dy_tagger_free(t);
@@ -385,7 +379,7 @@ END_TEST
 /* ============================================================ save, load */
 
 START_TEST(save_load_same_predictions) {
-  data d = make_data(200, 60, 5, 5);
+  data d = make_data(100, 60, 5, 5);
   dy_model *m = dy_model_new(6);
   dy_tagger_opts o = small_opts(DY_GRU, 1);
   o.chars = 1;
@@ -462,6 +456,7 @@ END_TEST
 static Suite *suite(void) {
   Suite *s = suite_create("tagger");
   TCase *q = tcase_create("quick");
+  tcase_set_timeout(q, 600);
   tcase_add_test(q, gradcheck_tiny);
   tcase_add_test(q, word_dropout_maps_to_unk);
   tcase_add_test(q, torch_init_ranges);
@@ -471,8 +466,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, q);
   TCase *l = tcase_create("learning");
   tcase_set_timeout(l, 1200);
-  tcase_add_test(l, bilstm_learns_synthetic);
-  tcase_add_test(l, uni_vs_bi_on_ambiguous);
+  tcase_add_test(l, bilstm_learns_synthetic_uni_cannot);
   tcase_add_test(l, every_cell_learns_a_little);
   suite_add_tcase(s, l);
   return s;

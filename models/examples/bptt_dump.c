@@ -49,7 +49,9 @@ int main(int argc, char **argv) {
     memset(onehot[t], 0, sizeof onehot[t]);
     onehot[t][(t * 2) % X] = 1;
     dy_graph_set_tag(g, t); /* the input joins step t's cluster in the dump */
-    dy_expr x = dy_input(g, dy_d1(X), onehot[t]);
+    char name[32];
+    snprintf(name, sizeof name, "x_%d = '%d'", t, (t * 2) % X);
+    dy_expr x = dy_expr_set_name(dy_input(g, dy_d1(X), onehot[t]), name);
     dy_graph_set_tag(g, DY_NO_TAG);
     s = dy_rnn_add_input(s, x); /* the builder tags its own nodes with t */
     h[t] = dy_rnn_output(s);

@@ -1,0 +1,410 @@
+/* dync-bench rnnlm and charlm: the shared language-model tasks of
+ * ../shared/DESIGN.md §3, with the protocol of ../shared/peers/torch_rnnlm.py
+ * and torch_charlm.py so the figures compare one to one.
+ *
+ * rnnlm: PTB, every sentence read as <s> w_1..w_n predicting w_1..w_n <s>;
+ *   sentences sorted by length (descending), cut into minibatches of --batch,
+ *   minibatch order shuffled (seeded), padding masked; loss = summed NLL;
+ *   LSTM emb 64 hidden 128, Adam 1e-3, no clipping. --warmup untimed then
+ *   --steps timed minibatches; then validation perplexity over the whole
+ *   validation file (same batching, unshuffled).
+ *   RESULT task=rnnlm words_per_sec= valid_ppl= steps= batch= emb= hidden= vocab=
+ * charlm: Tiny Shakespeare, vocabulary = sorted set of the file's bytes,
+ *   first 90% train; each step --batch random windows of --seq (+1) chars from
+ *   a zero state; loss = mean NLL; 2-layer LSTM 128, emb 64, Adam 2e-3, no
+ *   clipping. Validation: consecutive windows of --seq predicted chars of the
+ *   last 10%, zero state each, in bits per char; then a 200-char sample.
+ *   RESULT task=charlm chars_per_sec= valid_bpc= steps= batch= seq= layers= hidden=
+ * Without the data files (../shared/data or --train/--data), both tasks say
+ * where they looked and fall back to text generated from the built-in
+ * tagging language (marked data=synthetic in the RESULT line). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "dy_lm.h"
+
+/* ============================================================== helpers */
+
+static uint64_t rng_next(uint64_t *s) { return dy_mix64((*s)++); }
+
+/* Synthetic sentences from the built-in tagging language, as words. */
+static dy_corpus *synthetic_text(dy_vocab *v, size_t nsent, uint64_t seed) {
+  dy_synth_opts o = dy_synth_defaults();
+  o.nsent = nsent;
+  o.seed = seed;
+  dy_vocab *tags = dy_vocab_new(NULL);
+  char err[256];
+  dy_corpus *c = dy_synth_tagging(&o, v, tags, err, sizeof err);
+  dy_vocab_free(tags);
+  return c;
+}
+
+/* ================================================================ rnnlm */
+
+typedef struct { const uint32_t **sents; uint32_t *len; uint32_t n; } batch;
+
+static int by_len_desc(const void *a, const void *b) {
+  const uint32_t *x = a, *y = b; /* pairs (len, index) */
+  if (x[0] != y[0]) return x[0] < y[0] ? 1 : -1;
+  return x[1] < y[1] ? -1 : (x[1] > y[1]);
+}
+
+/* Sorted-by-length minibatches of c's sentences. */
+static batch *make_batches(const dy_corpus *c, uint32_t B, uint32_t *nb) {
+  size_t n = c->nsent;
+  uint32_t *order = malloc(2 * n * sizeof(uint32_t));
+  for (size_t i = 0; i < n; i++) {
+    order[2 * i] = (uint32_t)dy_corpus_len(c, i);
+    order[2 * i + 1] = (uint32_t)i;
+  }
+  qsort(order, n, 2 * sizeof(uint32_t), by_len_desc);
+  *nb = (uint32_t)((n + B - 1) / B);
+  batch *bs = calloc(*nb ? *nb : 1, sizeof *bs);
+  for (uint32_t k = 0; k < *nb; k++) {
+    uint32_t m = (uint32_t)((k + 1) * (size_t)B <= n ? B : n - (size_t)k * B);
+    bs[k].n = m;
+    bs[k].sents = malloc(m * sizeof *bs[k].sents);
+    bs[k].len = malloc(m * sizeof *bs[k].len);
+    for (uint32_t j = 0; j < m; j++) {
+      uint32_t i = order[2 * ((size_t)k * B + j) + 1];
+      bs[k].sents[j] = dy_corpus_words(c, i);
+      bs[k].len[j] = (uint32_t)dy_corpus_len(c, i);
+    }
+  }
+  free(order);
+  return bs;
+}
+
+static void free_batches(batch *bs, uint32_t nb) {
+  for (uint32_t k = 0; k < nb; k++) {
+    free(bs[k].sents);
+    free(bs[k].len);
+  }
+  free(bs);
+}
+
+/* Perplexity over every minibatch of bs (test mode). */
+static double perplexity(dy_lm *lm, dy_graph *g, batch *bs, uint32_t nb, uint32_t bos) {
+  double nll = 0;
+  size_t tok = 0;
+  dy_graph_set_train(g, 0);
+  for (uint32_t k = 0; k < nb; k++) {
+    dy_graph_renew(g);
+    size_t nt;
+    dy_real l = dy_scalar(dy_lm_sentences_loss(lm, g, bs[k].sents, bs[k].len, bs[k].n, bos, bos, &nt));
+    if (isnan(l)) {
+      fprintf(stderr, "rnnlm: %s\n", dy_graph_error(g));
+      return NAN;
+    }
+    nll += l;
+    tok += nt;
+  }
+  dy_graph_set_train(g, 1);
+  return exp(nll / (double)tok);
+}
+
+static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
+  char tb[1024], vb[1024], err[512];
+  const char *train = NULL, *valid = NULL;
+  long steps = 1000, warmup = 20, B = 16, emb = 64, hidden = 128, layers = 1, seed = 1, vsents = 0;
+  for (int i = 1; i < argc; i++) {
+    int r;
+    if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
+    else if (!strcmp(argv[i], "--valid") && i + 1 < argc) valid = argv[++i];
+    else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
+             (r = bench_opt_long(argc, argv, &i, "--warmup", 0, &warmup)) ||
+             (r = bench_opt_long(argc, argv, &i, "--batch", 1, &B)) ||
+             (r = bench_opt_long(argc, argv, &i, "--emb", 1, &emb)) ||
+             (r = bench_opt_long(argc, argv, &i, "--hidden", 1, &hidden)) ||
+             (r = bench_opt_long(argc, argv, &i, "--layers", 1, &layers)) ||
+             (r = bench_opt_long(argc, argv, &i, "--valid-sents", 0, &vsents)) ||
+             (r = bench_opt_long(argc, argv, &i, "--seed", 0, &seed))) {
+      if (r < 0) return 2;
+    } else return bench_bad_option(ctx, argv[i]);
+  }
+  if (ctx->quick) {
+    steps = 10;
+    warmup = 2;
+    if (!vsents) vsents = 64;
+  }
+  if (!train) train = bench_find_data("ptb/ptb.train.txt", tb, sizeof tb);
+  if (!valid) valid = bench_find_data("ptb/ptb.valid.txt", vb, sizeof vb);
+  dy_vocab *v = dy_vocab_new("<unk>");
+  uint32_t bos = dy_vocab_add(v, "<s>", 3); /* the start and end symbol */
+  dy_corpus *tc, *vc;
+  const char *data = "ptb";
+  if (train && valid) {
+    tc = dy_text_read_path(train, v, NULL, err, sizeof err);
+    dy_vocab_freeze(v);
+    vc = tc ? dy_text_read_path(valid, v, NULL, err, sizeof err) : NULL;
+  } else {
+    fprintf(stderr, "rnnlm: PTB not found (looked in $DY_SHARED, ../shared/data/ptb; give --train/--valid): "
+                    "using generated text\n");
+    data = "synthetic";
+    tc = synthetic_text(v, ctx->quick ? 400 : 4000, 1);
+    dy_vocab_freeze(v);
+    vc = synthetic_text(v, 400, 2);
+  }
+  if (!tc || !vc) {
+    fprintf(stderr, "rnnlm: %s\n", err);
+    dy_corpus_free(tc);
+    dy_vocab_free(v);
+    return 1;
+  }
+  if (vsents > 0 && (size_t)vsents < vc->nsent) vc->nsent = (size_t)vsents;
+  uint32_t V = dy_vocab_size(v);
+  dy_model *m = dy_model_new((uint64_t)seed);
+  dy_lm_opts o = dy_lm_defaults();
+  o.emb = (uint32_t)emb;
+  o.hidden = (uint32_t)hidden;
+  o.layers = (uint32_t)layers;
+  dy_lm *lm = dy_lm_new(m, "lm", V, &o);
+  dy_trainer *tr = dy_adam_new(m, 0.001f, 0.9f, 0.999f, 1e-8f);
+  dy_trainer_set_clip(tr, 0);
+  dy_graph *g = dy_graph_new();
+  uint32_t nb, nvb;
+  batch *bs = make_batches(tc, (uint32_t)B, &nb), *vbs = make_batches(vc, (uint32_t)B, &nvb);
+  uint32_t *order = malloc(nb * sizeof(uint32_t));
+  uint64_t rs = (uint64_t)seed;
+  for (uint32_t k = 0; k < nb; k++) order[k] = k;
+  for (uint32_t k = nb; k > 1; k--) {
+    uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
+    order[k - 1] = order[j];
+    order[j] = t;
+  }
+  double t0 = 0, words = 0, loss_sum = 0;
+  int rc = 0;
+  for (long s = 0; s < warmup + steps; s++) {
+    if (s == warmup) t0 = bench_now();
+    batch *b = &bs[order[s % nb]];
+    dy_graph_renew(g);
+    size_t nt;
+    dy_expr L = dy_lm_sentences_loss(lm, g, b->sents, b->len, b->n, bos, bos, &nt);
+    dy_real l = dy_scalar(L);
+    if (isnan(l) || dy_backward(L) != DY_OK) {
+      fprintf(stderr, "rnnlm: %s\n", dy_graph_error(g));
+      rc = 1;
+      break;
+    }
+    dy_trainer_update(tr);
+    if (s >= warmup) {
+      words += (double)nt;
+      loss_sum += l;
+    }
+    if ((s & 15) == 0)
+      bench_progress(ctx, "rnnlm step %ld/%ld  %.0f words/s  ppl %.1f", s + 1, warmup + steps,
+                     s > warmup ? words / (bench_now() - t0) : 0.0,
+                     words > 0 ? exp(loss_sum / words) : 0.0);
+  }
+  double secs = bench_now() - t0;
+  bench_progress_done(ctx);
+  if (!rc) {
+    double wps = words / secs, ppl = perplexity(lm, g, vbs, nvb, bos);
+    bench_row_begin(ctx);
+    bench_row_str(ctx, "data", data);
+    bench_row_int(ctx, "vocab", V);
+    bench_row_int(ctx, "steps", steps);
+    bench_row_num(ctx, "words/s", wps);
+    bench_row_num(ctx, "train_ppl", exp(loss_sum / words));
+    bench_row_num(ctx, "valid_ppl", ppl);
+    bench_row_end(ctx);
+    bench_result(ctx, "data=%s words_per_sec=%.0f valid_ppl=%.2f steps=%ld batch=%ld emb=%ld hidden=%ld vocab=%u",
+                 data, wps, ppl, steps, B, emb, hidden, (unsigned)V);
+  }
+  free(order);
+  free_batches(bs, nb);
+  free_batches(vbs, nvb);
+  dy_graph_free(g);
+  dy_trainer_free(tr);
+  dy_lm_free(lm);
+  dy_model_free(m);
+  dy_corpus_free(tc);
+  dy_corpus_free(vc);
+  dy_vocab_free(v);
+  return rc;
+}
+
+const bench_task bench_task_rnnlm = {
+    "rnnlm", "word-level LSTM LM on PTB, minibatches of 16 sentences with masking (words/s, perplexity)",
+    "  --train FILE --valid FILE  (default ../shared/data/ptb/ptb.{train,valid}.txt)\n"
+    "  --steps N (1000) --warmup N (20) --batch N (16) --emb N (64) --hidden N (128)\n"
+    "  --layers N (1) --valid-sents N (0 = all) --seed N (1)\n"
+    "  RESULT keys: data words_per_sec valid_ppl steps batch emb hidden vocab\n",
+    run_rnnlm};
+
+/* =============================================================== charlm */
+
+static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
+  char db[1024];
+  const char *path = NULL;
+  long steps = 1000, warmup = 10, B = 32, T = 64, emb = 64, hidden = 128, layers = 2, seed = 1;
+  long sample = 200;
+  double lr = 2e-3, temp = 0.8;
+  for (int i = 1; i < argc; i++) {
+    int r;
+    if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
+    else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
+             (r = bench_opt_long(argc, argv, &i, "--warmup", 0, &warmup)) ||
+             (r = bench_opt_long(argc, argv, &i, "--batch", 1, &B)) ||
+             (r = bench_opt_long(argc, argv, &i, "--seq", 1, &T)) ||
+             (r = bench_opt_long(argc, argv, &i, "--emb", 1, &emb)) ||
+             (r = bench_opt_long(argc, argv, &i, "--hidden", 1, &hidden)) ||
+             (r = bench_opt_long(argc, argv, &i, "--layers", 1, &layers)) ||
+             (r = bench_opt_long(argc, argv, &i, "--sample", 0, &sample)) ||
+             (r = bench_opt_long(argc, argv, &i, "--seed", 0, &seed)) ||
+             (r = bench_opt_double(argc, argv, &i, "--lr", 0, &lr)) ||
+             (r = bench_opt_double(argc, argv, &i, "--temperature", 1e-3, &temp))) {
+      if (r < 0) return 2;
+    } else return bench_bad_option(ctx, argv[i]);
+  }
+  if (ctx->quick) {
+    steps = 5;
+    warmup = 1;
+    sample = 40;
+  }
+  if (!path) path = bench_find_data("tinyshakespeare/input.txt", db, sizeof db);
+  /* the text: the file's bytes, or generated sentences joined by newlines */
+  unsigned char *text = NULL;
+  size_t n = 0;
+  const char *data = "tinyshakespeare";
+  if (path) {
+    FILE *f = fopen(path, "rb");
+    if (f) {
+      fseek(f, 0, SEEK_END);
+      long sz = ftell(f);
+      fseek(f, 0, SEEK_SET);
+      text = malloc(sz > 0 ? (size_t)sz : 1);
+      n = fread(text, 1, sz > 0 ? (size_t)sz : 0, f);
+      fclose(f);
+    }
+  }
+  if (!text || n < (size_t)(T + 2) * 20) {
+    fprintf(stderr, "charlm: Tiny Shakespeare not found (looked in $DY_SHARED, ../shared/data; give --data): "
+                    "using generated text\n");
+    free(text);
+    data = "synthetic";
+    dy_vocab *wv = dy_vocab_new(NULL);
+    dy_corpus *c = synthetic_text(wv, 3000, 3);
+    size_t cap = 1 << 20;
+    text = malloc(cap);
+    n = 0;
+    for (size_t i = 0; c && i < c->nsent; i++) {
+      for (size_t j = 0; j < dy_corpus_len(c, i); j++) {
+        const char *w = dy_vocab_str(wv, dy_corpus_words(c, i)[j]);
+        size_t l = strlen(w);
+        if (n + l + 2 >= cap) break;
+        memcpy(text + n, w, l);
+        n += l;
+        text[n++] = j + 1 < dy_corpus_len(c, i) ? ' ' : '\n';
+      }
+    }
+    dy_corpus_free(c);
+    dy_vocab_free(wv);
+  }
+  /* vocabulary: the sorted set of bytes */
+  uint32_t map[256], V = 0;
+  unsigned char inv[256];
+  int seen[256] = {0};
+  for (size_t i = 0; i < n; i++) seen[text[i]] = 1;
+  for (int c = 0; c < 256; c++)
+    if (seen[c]) {
+      inv[V] = (unsigned char)c;
+      map[c] = V++;
+    }
+  size_t ntrain = (size_t)((double)n * 0.9);
+  dy_model *m = dy_model_new((uint64_t)seed);
+  dy_lm_opts o = dy_lm_defaults();
+  o.emb = (uint32_t)emb;
+  o.hidden = (uint32_t)hidden;
+  o.layers = (uint32_t)layers;
+  dy_lm *lm = dy_lm_new(m, "charlm", V, &o);
+  dy_trainer *tr = dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
+  dy_trainer_set_clip(tr, 0);
+  dy_graph *g = dy_graph_new();
+  size_t nb = (size_t)B * (size_t)T;
+  uint32_t *in = malloc(nb * sizeof(uint32_t)), *out = malloc(nb * sizeof(uint32_t));
+  uint64_t rs = (uint64_t)seed * 1000003u;
+  double t0 = 0, loss = 0;
+  int rc = 0;
+  for (long s = 0; s < warmup + steps; s++) {
+    if (s == warmup) t0 = bench_now();
+    for (long b = 0; b < B; b++) {
+      size_t st = (size_t)(rng_next(&rs) % (ntrain - (size_t)T - 1));
+      for (long t = 0; t < T; t++) {
+        in[t * B + b] = map[text[st + (size_t)t]];
+        out[t * B + b] = map[text[st + (size_t)t + 1]];
+      }
+    }
+    dy_graph_renew(g);
+    dy_expr L = dy_mul_scalar(dy_lm_loss(lm, g, in, out, NULL, (uint32_t)T, (uint32_t)B, NULL, NULL),
+                              (dy_real)(1.0 / (double)nb));
+    dy_real l = dy_scalar(L);
+    if (isnan(l) || dy_backward(L) != DY_OK) {
+      fprintf(stderr, "charlm: %s\n", dy_graph_error(g));
+      rc = 1;
+      break;
+    }
+    dy_trainer_update(tr);
+    if (s >= warmup) loss += l;
+    if ((s & 7) == 0)
+      bench_progress(ctx, "charlm step %ld/%ld  %.0f chars/s  loss %.3f", s + 1, warmup + steps,
+                     s > warmup ? (double)(s - warmup) * (double)nb / (bench_now() - t0) : 0.0, (double)l);
+  }
+  double secs = bench_now() - t0;
+  bench_progress_done(ctx);
+  if (!rc) {
+    double cps = (double)steps * (double)nb / secs;
+    /* validation: consecutive windows of T predicted chars, zero state each */
+    dy_graph_set_train(g, 0);
+    double nll = 0;
+    size_t count = 0, vend = ctx->quick ? ntrain + 8 * (size_t)T : n;
+    if (vend > n) vend = n;
+    for (size_t st = ntrain; st + (size_t)T + 1 <= vend; st += (size_t)T) {
+      for (long t = 0; t < T; t++) {
+        in[t] = map[text[st + (size_t)t]];
+        out[t] = map[text[st + (size_t)t + 1]];
+      }
+      dy_graph_renew(g);
+      nll += dy_scalar(dy_lm_loss(lm, g, in, out, NULL, (uint32_t)T, 1, NULL, NULL));
+      count += (size_t)T;
+    }
+    dy_graph_set_train(g, 1);
+    double bpc = count ? nll / (double)count / log(2.0) : NAN;
+    uint32_t prime = map['\n'] < V && seen['\n'] ? map['\n'] : 0;
+    uint32_t *smp = malloc((size_t)(sample ? sample : 1) * sizeof(uint32_t));
+    if (sample > 0 && dy_lm_sample(lm, g, &prime, 1, (uint32_t)sample, temp, (uint64_t)seed, smp) == DY_OK) {
+      printf("# sample (temperature %.2f):\n", temp);
+      for (long k = 0; k < sample; k++) putchar(inv[smp[k]]);
+      printf("\n# end of sample\n");
+    }
+    free(smp);
+    bench_row_begin(ctx);
+    bench_row_str(ctx, "data", data);
+    bench_row_int(ctx, "vocab", V);
+    bench_row_int(ctx, "steps", steps);
+    bench_row_num(ctx, "chars/s", cps);
+    bench_row_num(ctx, "train_loss", loss / (double)steps);
+    bench_row_num(ctx, "valid_bpc", bpc);
+    bench_row_end(ctx);
+    bench_result(ctx, "data=%s chars_per_sec=%.0f valid_bpc=%.3f steps=%ld batch=%ld seq=%ld layers=%ld hidden=%ld",
+                 data, cps, bpc, steps, B, T, layers, hidden);
+  }
+  free(in);
+  free(out);
+  free(text);
+  dy_graph_free(g);
+  dy_trainer_free(tr);
+  dy_lm_free(lm);
+  dy_model_free(m);
+  return rc;
+}
+
+const bench_task bench_task_charlm = {
+    "charlm", "character-level 2x128 LSTM LM on Tiny Shakespeare, 32 random windows of 64 (chars/s, bits/char)",
+    "  --data FILE (default ../shared/data/tinyshakespeare/input.txt)\n"
+    "  --steps N (1000) --warmup N (10) --batch N (32) --seq N (64) --emb N (64) --hidden N (128)\n"
+    "  --layers N (2) --lr X (0.002) --sample N (200) --temperature X (0.8) --seed N (1)\n"
+    "  RESULT keys: data chars_per_sec valid_bpc steps batch seq layers hidden\n",
+    run_charlm};

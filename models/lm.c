@@ -1,0 +1,210 @@
+/* Language models: embedding -> RNN -> softmax over the vocabulary. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dy_lm.h"
+
+struct dy_lm {
+  dy_lm_opts o;
+  uint32_t vocab;
+  dy_lookup *E;  /* vocab rows of {emb} */
+  dy_rnn *rnn;   /* emb -> hidden */
+  dy_param *O;   /* (V, H) */
+  dy_param *bo;  /* (V) */
+};
+
+dy_lm_opts dy_lm_defaults(void) {
+  dy_lm_opts o = {DY_LSTM, 1, 64, 128, 0};
+  return o;
+}
+
+dy_lm *dy_lm_new(dy_model *m, const char *name, uint32_t vocab, const dy_lm_opts *o) {
+  dy_lm_opts d = o ? *o : dy_lm_defaults();
+  if (!m || !name || !*name || vocab == 0 || d.emb == 0 || d.hidden == 0 || d.layers == 0 ||
+      d.dropout < 0 || d.dropout >= 1)
+    return NULL;
+  dy_lm *lm = calloc(1, sizeof *lm);
+  if (!lm) return NULL;
+  lm->o = d;
+  lm->vocab = vocab;
+  if (dy_model_push(m, name) != DY_OK) {
+    free(lm);
+    return NULL;
+  }
+  lm->E = dy_model_add_lookup(m, "E", vocab, dy_d1(d.emb), dy_init_glorot());
+  lm->rnn = lm->E ? dy_rnn_new(m, "rnn", d.kind, d.layers, d.emb, d.hidden) : NULL;
+  lm->O = lm->rnn ? dy_model_add_param(m, "O", dy_d2(vocab, d.hidden), dy_init_glorot()) : NULL;
+  lm->bo = lm->O ? dy_model_add_param(m, "b_o", dy_d1(vocab), dy_init_const(0)) : NULL;
+  dy_model_pop(m);
+  if (!lm->bo) {
+    dy_rnn_free(lm->rnn);
+    free(lm);
+    return NULL;
+  }
+  if (d.dropout > 0) dy_rnn_set_dropout(lm->rnn, d.dropout, d.dropout);
+  return lm;
+}
+
+void dy_lm_free(dy_lm *lm) {
+  if (!lm) return;
+  dy_rnn_free(lm->rnn);
+  free(lm);
+}
+
+uint32_t dy_lm_vocab(const dy_lm *lm) { return lm->vocab; }
+const dy_lm_opts *dy_lm_options(const dy_lm *lm) { return &lm->o; }
+dy_rnn *dy_lm_rnn(const dy_lm *lm) { return lm->rnn; }
+
+static uint32_t nstates(const dy_lm *lm) { return lm->o.kind == DY_LSTM ? 2u : 1u; }
+
+size_t dy_lm_state_size(const dy_lm *lm, uint32_t B) {
+  return (size_t)lm->o.layers * nstates(lm) * lm->o.hidden * B;
+}
+
+/* The RNN's start state in g: zero, or from state_in laid out per layer as
+ * h (H x B) then c (H x B, LSTM only). */
+static dy_rnn_state start(dy_lm *lm, dy_graph *g, uint32_t B, const dy_real *state_in) {
+  if (!state_in) return dy_rnn_start(lm->rnn, g);
+  dy_expr h0[DY_RNN_MAX_LAYERS], c0[DY_RNN_MAX_LAYERS];
+  size_t HB = (size_t)lm->o.hidden * B;
+  dy_dim d = dy_batch(dy_d1(lm->o.hidden), B);
+  for (uint32_t k = 0; k < lm->o.layers; k++) {
+    const dy_real *p = state_in + (size_t)k * nstates(lm) * HB;
+    h0[k] = dy_input(g, d, p);
+    if (lm->o.kind == DY_LSTM) c0[k] = dy_input(g, d, p + HB);
+  }
+  return dy_rnn_start_with(lm->rnn, g, h0, lm->o.kind == DY_LSTM ? c0 : NULL);
+}
+
+dy_status dy_lm_state_get(const dy_lm *lm, dy_rnn_state s, uint32_t B, dy_real *state_out) {
+  size_t HB = (size_t)lm->o.hidden * B;
+  for (uint32_t k = 0; k < lm->o.layers; k++) {
+    dy_real *p = state_out + (size_t)k * nstates(lm) * HB;
+    for (uint32_t w = 0; w < nstates(lm); w++) {
+      dy_expr e = w == 0 ? dy_rnn_h(s, k) : dy_rnn_c(s, k);
+      const dy_real *v = dy_forward(e);
+      if (!v) return dy_graph_status(s.g);
+      dy_dim d = dy_expr_dim(e);
+      size_t n = dy_dim_per_batch(d);
+      /* a zero start state is one batch-1 node: broadcast it */
+      for (uint32_t b = 0; b < B; b++) memcpy(p + w * HB + b * n, v + (d.bd == 1 ? 0 : b * n), n * sizeof(dy_real));
+    }
+  }
+  return DY_OK;
+}
+
+dy_expr dy_lm_loss(dy_lm *lm, dy_graph *g, const uint32_t *in, const uint32_t *out,
+                   const dy_real *mask, uint32_t T, uint32_t B, const dy_real *state_in,
+                   dy_rnn_state *final) {
+  dy_expr bad = {g, DY_INVALID_ID, 0};
+  if (!g) return bad;
+  if (T == 0 || B == 0) {
+    dy_fail(g, DY_EARG, "lm_loss: empty minibatch (T=%u, B=%u)", (unsigned)T, (unsigned)B);
+    return bad;
+  }
+  /* ids are checked here so the message names the position */
+  for (size_t i = 0; i < (size_t)T * B; i++)
+    if (in[i] >= lm->vocab || out[i] >= lm->vocab) {
+      dy_fail(g, DY_EINDEX, "lm_loss: token id %u at step %zu, stream %zu is out of range (vocabulary %u)",
+              (unsigned)(in[i] >= lm->vocab ? in[i] : out[i]), i / B, i % B, (unsigned)lm->vocab);
+      return bad;
+    }
+  dy_expr *hs = dy_graph_data(g, (size_t)T * sizeof(dy_expr));
+  if (!hs) return bad;
+  dy_rnn_state s = start(lm, g, B, state_in);
+  for (uint32_t t = 0; t < T; t++) {
+    dy_expr x = dy_lookup_batch(g, lm->E, in + (size_t)t * B, B);
+    s = dy_rnn_add_input(s, x);
+    hs[t] = dy_rnn_output(s);
+  }
+  if (final) *final = s;
+  /* the output layer once over all T*B positions: (V,H) x {H}x(T*B) */
+  dy_expr hall = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
+  dy_expr logits = dy_affine(dy_param_expr(g, lm->bo), dy_param_expr(g, lm->O), hall);
+  dy_expr nll = dy_pick_neg_log_softmax_batch(logits, out);
+  if (mask) nll = dy_cmult(nll, dy_input(g, dy_batch(dy_d1(1), T * B), mask));
+  return dy_sum_batches(nll);
+}
+
+dy_expr dy_lm_sentences_loss(dy_lm *lm, dy_graph *g, const uint32_t *const *sents,
+                             const uint32_t *len, uint32_t B, uint32_t bos, uint32_t eos,
+                             size_t *ntok) {
+  dy_expr bad = {g, DY_INVALID_ID, 0};
+  if (!g) return bad;
+  uint32_t maxlen = 0;
+  size_t tok = 0;
+  for (uint32_t b = 0; b < B; b++) {
+    if (len[b] > maxlen) maxlen = len[b];
+    tok += (size_t)len[b] + 1;
+  }
+  if (ntok) *ntok = tok;
+  uint32_t T = maxlen + 1;
+  size_t n = (size_t)T * B;
+  uint32_t *in = dy_graph_data(g, n * sizeof(uint32_t));
+  uint32_t *out = dy_graph_data(g, n * sizeof(uint32_t));
+  dy_real *mask = dy_graph_data(g, n * sizeof(dy_real));
+  if (!in || !out || !mask) return bad;
+  int padded = 0;
+  for (uint32_t t = 0; t < T; t++)
+    for (uint32_t b = 0; b < B; b++) {
+      size_t i = (size_t)t * B + b;
+      in[i] = t == 0 ? bos : (t - 1 < len[b] ? sents[b][t - 1] : eos);
+      out[i] = t < len[b] ? sents[b][t] : eos;
+      mask[i] = t <= len[b] ? 1 : 0;
+      padded |= t > len[b];
+    }
+  return dy_lm_loss(lm, g, in, out, padded ? mask : NULL, T, B, NULL, NULL);
+}
+
+dy_status dy_lm_sample(dy_lm *lm, dy_graph *g, const uint32_t *prime, uint32_t np, uint32_t n,
+                       double temp, uint64_t seed, uint32_t *out) {
+  if (!g) return DY_EARG;
+  dy_graph_renew(g);
+  if (np == 0 || !(temp > 0)) {
+    dy_fail(g, DY_EARG, "lm_sample: needs at least one prime id and a temperature > 0 (got %u, %g)",
+            (unsigned)np, temp);
+    return DY_EARG;
+  }
+  int train = dy_graph_train(g);
+  dy_graph_set_train(g, 0);
+  dy_expr O = dy_const_param_expr(g, lm->O), bo = dy_const_param_expr(g, lm->bo);
+  dy_rnn_state s = dy_rnn_start(lm->rnn, g);
+  double *p = malloc(lm->vocab * sizeof(double));
+  dy_status st = p ? DY_OK : DY_ENOMEM;
+  uint32_t next = prime[0];
+  for (uint32_t k = 0; st == DY_OK && k + 1 < np + n; k++) {
+    uint32_t id = k < np ? prime[k] : next;
+    if (id >= lm->vocab) {
+      dy_fail(g, DY_EINDEX, "lm_sample: prime id %u at %u is out of range (vocabulary %u)",
+              (unsigned)id, (unsigned)k, (unsigned)lm->vocab);
+      st = DY_EINDEX;
+      break;
+    }
+    s = dy_rnn_add_input(s, dy_const_lookup(g, lm->E, id));
+    if (k + 1 < np) continue; /* still reading the prime */
+    const dy_real *z = dy_forward(dy_affine(bo, O, dy_rnn_output(s)));
+    if (!z) {
+      st = dy_graph_status(g);
+      break;
+    }
+    /* softmax(z / temp), then one draw */
+    double mx = -INFINITY, sum = 0;
+    for (uint32_t v = 0; v < lm->vocab; v++)
+      if (z[v] / temp > mx) mx = z[v] / temp;
+    for (uint32_t v = 0; v < lm->vocab; v++) sum += (p[v] = exp(z[v] / temp - mx));
+    double u = dy_unif(seed, k) * sum, acc = 0;
+    next = lm->vocab - 1;
+    for (uint32_t v = 0; v < lm->vocab; v++) {
+      acc += p[v];
+      if (u < acc) {
+        next = v;
+        break;
+      }
+    }
+    out[k + 1 - np] = next;
+  }
+  free(p);
+  dy_graph_set_train(g, train);
+  return st;
+}
