@@ -21,7 +21,8 @@
  * has its own row.
  *
  * Fast path: one lookup node per word, the RNN's input products for a whole
- * sentence as one matrix product (dy_rnn_set_precompute), fused cells, and the
+ * sentence as one matrix product (dy_rnn_set_precompute), fused cells, the
+ * char BiLSTM over all words of equal length as one batch, and the
  * MLP and the loss over all the words of a sentence as one batch (one gemm per
  * layer, one pick_neg_log_softmax_batch); sparse lookup updates come from the
  * trainer. One graph per sentence: renew it between sentences.
@@ -34,6 +35,9 @@
  *
  * Errors: a bad sentence (a word or tag id out of range, no forms for a char
  * tagger) is a sticky graph error; nothing aborts.
+ *
+ * This header needs dy_models.h's RNN declarations: dy_models.h may include
+ * it at its end (after them), never before.
  */
 #ifndef DY_TAGGER_H
 #define DY_TAGGER_H
@@ -89,6 +93,10 @@ typedef struct dy_tagger dy_tagger;
 dy_tagger *dy_tagger_new(dy_model *m, const dy_tagger_opts *o, uint32_t nwords, uint32_t ntags);
 /* Frees the tagger (its parameters stay in the model). NULL is allowed. */
 void dy_tagger_free(dy_tagger *t);
+/* 1 (default): the char BiLSTM reads all words of a sentence that have the
+ * same byte length as one batch; 0: word by word. Same values (up to float
+ * summation order). */
+void dy_tagger_set_char_batch(dy_tagger *t, int on);
 /* The options, model and sizes the tagger was made with. */
 const dy_tagger_opts *dy_tagger_get_opts(const dy_tagger *t);
 dy_model *dy_tagger_model(const dy_tagger *t);

@@ -23,6 +23,7 @@ struct dy_tagger {
   dy_birnn *bi;       /* bidirectional */
   dy_param *H, *bh;   /* H: (mlp, out), bh: {mlp} */
   dy_param *O, *bo;   /* O: (ntags, mlp), bo: {ntags} */
+  int char_batch;     /* 1: words of equal byte length share one char-LSTM batch */
 };
 
 dy_tagger_opts dy_tagger_defaults(void) {
@@ -107,6 +108,7 @@ dy_tagger *dy_tagger_new(dy_model *m, const dy_tagger_opts *o, uint32_t nwords, 
   t->m = m;
   t->nwords = nwords;
   t->ntags = ntags;
+  t->char_batch = 1;
   int torch = o->init == DY_TAGGER_INIT_TORCH;
   if (dy_model_push(m, t->name) != DY_OK) {
     free(t);
@@ -171,6 +173,10 @@ void dy_tagger_free(dy_tagger *t) {
   free(t);
 }
 
+void dy_tagger_set_char_batch(dy_tagger *t, int on) {
+  if (t) t->char_batch = on != 0;
+}
+
 const dy_tagger_opts *dy_tagger_get_opts(const dy_tagger *t) { return t ? &t->o : NULL; }
 dy_model *dy_tagger_model(const dy_tagger *t) { return t ? t->m : NULL; }
 uint32_t dy_tagger_num_words(const dy_tagger *t) { return t ? t->nwords : 0; }
@@ -196,30 +202,69 @@ static dy_expr bad(dy_graph *g) {
   return e;
 }
 
-/* [cf; cb] {2 char_hidden}: the final states of the char BiLSTM over the
- * bytes of form. An empty form reads one zero byte. */
-static dy_expr char_vector(dy_tagger *t, dy_graph *g, const char *form, dy_expr *buf) {
-  size_t len = strlen(form);
-  if (len == 0) {
-    static const char nul[1] = {0};
-    form = nul;
-    len = 1;
+#define MAX_CHARS 4096 /* bytes of a form read by the char BiLSTM (longer forms are cut) */
+
+static uint32_t form_len(const char *f) {
+  size_t n = strlen(f);
+  return n == 0 ? 1 : n > MAX_CHARS ? MAX_CHARS : (uint32_t)n;
+}
+
+/* Byte k of form f (an empty form reads one zero byte). */
+static unsigned byte_at(const char *f, uint32_t k) { return f[0] ? (unsigned char)f[k] : 0u; }
+
+/* cv[i] = [cf_i; cb_i] {2 char_hidden} for the words idx[0..B) of equal byte
+ * length L: the final states of the char BiLSTM, forward over the bytes and
+ * backward over them reversed. The B words run as one batch (B = 1 is the
+ * word-by-word path). buf: room for 2 L + B expressions. */
+static void char_group(dy_tagger *t, dy_graph *g, const char *const *forms, const uint32_t *idx, uint32_t B,
+                       uint32_t L, dy_expr *buf, dy_expr *cv) {
+  dy_expr *xs = buf, *ys = buf + L, *col = buf + 2 * L;
+  dy_expr last[2];
+  for (int dir = 0; dir < 2; dir++) {
+    for (uint32_t k = 0; k < L; k++) {
+      uint32_t pos = dir ? L - 1 - k : k;
+      for (uint32_t j = 0; j < B; j++) col[j] = dy_lookup_expr(g, t->C, byte_at(forms[idx[j]], pos));
+      xs[k] = B == 1 ? col[0] : dy_concat_to_batch(col, B);
+    }
+    dy_rnn_transduce(dir ? t->cb : t->cf, g, xs, L, ys);
+    last[dir] = ys[L - 1];
   }
-  uint32_t n = len > 4096 ? 4096 : (uint32_t)len;
-  for (uint32_t k = 0; k < n; k++) buf[k] = dy_lookup_expr(g, t->C, (unsigned char)form[k]);
-  dy_expr *ys = buf + n;
-  dy_rnn_transduce(t->cf, g, buf, n, ys);
-  dy_expr pair[2];
-  pair[0] = ys[n - 1];
-  /* backward direction: the bytes reversed, its last output read them all */
-  for (uint32_t k = 0; k < n / 2; k++) {
-    dy_expr tmp = buf[k];
-    buf[k] = buf[n - 1 - k];
-    buf[n - 1 - k] = tmp;
+  dy_expr both = dy_concat(last, 2); /* {2 char_hidden} x B */
+  for (uint32_t j = 0; j < B; j++) cv[idx[j]] = B == 1 ? both : dy_pick_batch_elem(both, j);
+}
+
+/* Char vectors of the n words of s into cv[0..n). */
+static void char_vectors(dy_tagger *t, dy_graph *g, const dy_tagger_sent *s, dy_expr *cv) {
+  uint32_t n = s->n;
+  static const char empty[1] = {0};
+  const char *const *forms = s->forms;
+  uint32_t *idx = dy_graph_data(g, 2 * (size_t)n * sizeof *idx);
+  const char **fs = dy_graph_data(g, (size_t)n * sizeof *fs);
+  if (!idx || !fs) return;
+  uint32_t *len = idx + n, maxlen = 1;
+  for (uint32_t i = 0; i < n; i++) {
+    fs[i] = forms[i] ? forms[i] : empty;
+    len[i] = form_len(fs[i]);
+    idx[i] = i;
+    if (len[i] > maxlen) maxlen = len[i];
   }
-  dy_rnn_transduce(t->cb, g, buf, n, ys);
-  pair[1] = ys[n - 1];
-  return dy_concat(pair, 2);
+  dy_expr *buf = dy_graph_data(g, (2 * (size_t)maxlen + n) * sizeof *buf);
+  if (!buf) return;
+  if (!t->char_batch) {
+    for (uint32_t i = 0; i < n; i++) char_group(t, g, fs, &idx[i], 1, len[i], buf, cv);
+    return;
+  }
+  /* words sorted by length (insertion sort: stable, sentences are short) */
+  for (uint32_t i = 1; i < n; i++) {
+    uint32_t v = idx[i], j = i;
+    for (; j > 0 && len[idx[j - 1]] > len[v]; j--) idx[j] = idx[j - 1];
+    idx[j] = v;
+  }
+  for (uint32_t a = 0, b; a < n; a = b) {
+    for (b = a + 1; b < n && len[idx[b]] == len[idx[a]]; b++) {
+    }
+    char_group(t, g, fs, idx + a, b - a, len[idx[a]], buf, cv);
+  }
 }
 
 /* The MLP's input per word: y_1..y_n (out) as one batch {out} x n. */
@@ -251,18 +296,19 @@ static dy_expr encode(dy_tagger *t, dy_graph *g, const dy_tagger_sent *s) {
   double p = t->o.word_dropout;
   uint64_t thr = (uint64_t)(p * 18446744073709551616.0);
   if (p >= 1) thr = UINT64_MAX;
-  dy_expr *cbuf = NULL;
+  dy_expr *cv = NULL;
   if (t->o.chars) {
-    cbuf = dy_graph_data(g, 2 * 4096 * sizeof(dy_expr));
-    if (!cbuf) return bad(g);
+    cv = dy_graph_data(g, (size_t)n * sizeof(dy_expr));
+    if (!cv) return bad(g);
+    char_vectors(t, g, s, cv);
+    if (dy_graph_status(g) != DY_OK) return bad(g);
   }
   for (uint32_t i = 0; i < n; i++) {
     uint32_t w = s->words[i];
     if (train && p > 0 && dy_graph_rand(g) < thr) w = DY_TAGGER_UNK;
     dy_expr e = dy_lookup_expr(g, t->E, w);
     if (t->o.chars) {
-      const char *f = s->forms[i] ? s->forms[i] : "";
-      dy_expr parts[2] = {e, char_vector(t, g, f, cbuf)};
+      dy_expr parts[2] = {e, cv[i]};
       e = dy_concat(parts, 2);
     }
     xs[i] = e;

@@ -181,7 +181,8 @@ END_TEST
 
 START_TEST(gradcheck_tiny) {
   const uint32_t words[3] = {1, 0, 4}, tags[3] = {2, 0, 1};
-  const char *forms[3] = {"ab", "\xc3\xa9t\xc3\xa9", "x"}; /* "été": 2-byte UTF-8 */
+  /* "été" (5 UTF-8 bytes) and "abcde" share one char batch; "x" runs alone */
+  const char *forms[3] = {"abcde", "\xc3\xa9t\xc3\xa9", "x"};
   struct { dy_rnn_kind k; int bi, chars, layers; } cfg[] = {
       {DY_LSTM, 1, 1, 1}, {DY_LSTM, 0, 1, 1}, {DY_GRU, 1, 0, 2}, {DY_SRNN, 0, 0, 2}, {DY_LSTM, 1, 0, 1}};
   for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
@@ -223,6 +224,42 @@ START_TEST(gradcheck_tiny) {
     dy_tagger_free(t);
     dy_model_free(m);
   }
+}
+END_TEST
+
+START_TEST(char_batch_same_as_word_by_word) {
+  /* lengths 3, 1, 3, 0 (empty), 5, 1, 3: groups of several words and singletons */
+  const uint32_t words[7] = {1, 2, 3, 0, 4, 2, 1}, tags[7] = {0, 1, 2, 0, 1, 2, 0};
+  const char *forms[7] = {"abc", "x", "\xc3\xa9t", "", "hello", "y", "abd"};
+  dy_model *m = dy_model_new(8);
+  dy_tagger_opts o = small_opts(DY_LSTM, 1);
+  o.chars = 1;
+  o.char_emb = 5;
+  o.char_hidden = 7;
+  dy_tagger *t = dy_tagger_new(m, &o, 5, 3);
+  ck_assert_ptr_nonnull(t);
+  dy_graph *g = dy_graph_new();
+  dy_tagger_sent s = {7, words, tags, forms};
+  dy_real v[2][21], gn[2], lv[2];
+  for (int b = 0; b < 2; b++) {
+    dy_tagger_set_char_batch(t, b);
+    dy_graph_renew(g);
+    const dy_real *x = dy_forward(dy_tagger_scores(t, g, &s));
+    ck_assert_msg(x != NULL, "%s", dy_graph_error(g));
+    memcpy(v[b], x, sizeof v[b]);
+    dy_graph_renew(g);
+    dy_expr l = dy_tagger_loss(t, g, &s);
+    lv[b] = dy_scalar(l);
+    ck_assert_int_eq(dy_backward(l), DY_OK);
+    gn[b] = (dy_real)dy_model_grad_norm(m);
+    dy_model_zero_grads(m);
+  }
+  for (int i = 0; i < 21; i++) ck_close(v[0][i], v[1][i], 1e-5);
+  ck_close(lv[0], lv[1], 1e-4);
+  ck_close(gn[0], gn[1], 1e-4 * (1 + gn[0]));
+  dy_graph_free(g);
+  dy_tagger_free(t);
+  dy_model_free(m);
 }
 END_TEST
 
@@ -458,6 +495,7 @@ static Suite *suite(void) {
   TCase *q = tcase_create("quick");
   tcase_set_timeout(q, 600);
   tcase_add_test(q, gradcheck_tiny);
+  tcase_add_test(q, char_batch_same_as_word_by_word);
   tcase_add_test(q, word_dropout_maps_to_unk);
   tcase_add_test(q, torch_init_ranges);
   tcase_add_test(q, empty_unknown_and_bad_sentences);

@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
               dy_model_add_param(m, "bo", dy_d1(nt), dy_init_const(0))};
   dy_trainer *sgd = dy_sgd_new(m, 0.1);  /* clips the gradient norm at 5 by default */
   dy_graph *g = dy_graph_new();
-  dy_expr *xs = malloc(4096 * sizeof *xs);
+  dy_expr *xs = malloc((train->ntok > dev->ntok ? train->ntok : dev->ntok) * sizeof *xs);
   size_t *order = malloc(train->nsent * sizeof *order);
 
   for (int epoch = 1; epoch <= epochs; epoch++) {
@@ -55,7 +55,6 @@ int main(int argc, char **argv) {
     dy_tagger_shuffle(order, train->nsent, (uint64_t)epoch);  /* a new order each epoch */
     for (size_t k = 0; k < train->nsent; k++) {
       size_t i = order[k], n = dy_corpus_len(train, i);
-      if (n > 4096) continue;
       dy_graph_renew(g);  /* a fresh graph per sentence, in O(1) */
       dy_expr S = scores(&t, g, dy_corpus_words(train, i), (uint32_t)n, xs);
       dy_expr L = dy_sum_batches(dy_pick_neg_log_softmax_batch(S, dy_corpus_tags(train, i)));
@@ -66,7 +65,6 @@ int main(int argc, char **argv) {
     size_t good = 0, total = 0;  /* dev accuracy: the best-scoring tag of each word */
     for (size_t i = 0; i < dev->nsent; i++) {
       size_t n = dy_corpus_len(dev, i);
-      if (n > 4096) continue;
       dy_graph_renew(g);
       const dy_real *s = dy_forward(scores(&t, g, dy_corpus_words(dev, i), (uint32_t)n, xs));
       for (size_t j = 0; s && j < n; j++, total++) {
