@@ -14,6 +14,8 @@
  *   a zero state; loss = mean NLL; 2-layer LSTM 128, emb 64, Adam 2e-3, no
  *   clipping. Validation: consecutive windows of --seq predicted chars of the
  *   last 10%, zero state each, in bits per char; then a 200-char sample.
+ *   --stream: truncated BPTT over the text instead (state carried across
+ *   windows of B parallel streams), --epochs epochs, a line per epoch.
  *   RESULT task=charlm chars_per_sec= valid_bpc= steps= batch= seq= layers= hidden=
  * Without the data files (../shared/data or --train/--data), both tasks say
  * where they looked and fall back to text generated from the built-in
@@ -109,6 +111,7 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   char tb[1024], vb[1024], err[512];
   const char *train = NULL, *valid = NULL;
   long steps = 1000, warmup = 20, B = 16, emb = 64, hidden = 128, layers = 1, seed = 1, vsents = 0;
+  long epochs = 0;
   for (int i = 1; i < argc; i++) {
     int r;
     if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
@@ -120,6 +123,7 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
              (r = bench_opt_long(argc, argv, &i, "--hidden", 1, &hidden)) ||
              (r = bench_opt_long(argc, argv, &i, "--layers", 1, &layers)) ||
              (r = bench_opt_long(argc, argv, &i, "--valid-sents", 0, &vsents)) ||
+             (r = bench_opt_long(argc, argv, &i, "--epochs", 0, &epochs)) ||
              (r = bench_opt_long(argc, argv, &i, "--seed", 0, &seed))) {
       if (r < 0) return 2;
     } else return bench_bad_option(ctx, argv[i]);
@@ -174,7 +178,11 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
     order[k - 1] = order[j];
     order[j] = t;
   }
-  double t0 = 0, words = 0, loss_sum = 0;
+  if (epochs > 0) { /* whole epochs instead of --steps: a line per epoch */
+    warmup = 0;
+    steps = epochs * (long)nb;
+  }
+  double t0 = 0, words = 0, loss_sum = 0, eval_secs = 0, ep_words = 0, ep_loss = 0;
   int rc = 0;
   for (long s = 0; s < warmup + steps; s++) {
     if (s == warmup) t0 = bench_now();
@@ -192,13 +200,29 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
     if (s >= warmup) {
       words += (double)nt;
       loss_sum += l;
+      ep_words += (double)nt;
+      ep_loss += l;
+    }
+    if (epochs > 0 && (s + 1) % (long)nb == 0) {
+      double e0 = bench_now(), vp = perplexity(lm, g, vbs, nvb, bos);
+      eval_secs += bench_now() - e0;
+      bench_progress_done(ctx);
+      printf("# epoch %ld: train ppl %.2f, valid ppl %.2f, %.0f words/s\n", (s + 1) / (long)nb,
+             exp(ep_loss / ep_words), vp, words / (bench_now() - t0 - eval_secs));
+      fflush(stdout);
+      ep_words = ep_loss = 0;
+      for (uint32_t k = nb; k > 1; k--) { /* a new minibatch order */
+        uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
+        order[k - 1] = order[j];
+        order[j] = t;
+      }
     }
     if ((s & 15) == 0)
       bench_progress(ctx, "rnnlm step %ld/%ld  %.0f words/s  ppl %.1f", s + 1, warmup + steps,
                      s > warmup ? words / (bench_now() - t0) : 0.0,
                      words > 0 ? exp(loss_sum / words) : 0.0);
   }
-  double secs = bench_now() - t0;
+  double secs = bench_now() - t0 - eval_secs;
   bench_progress_done(ctx);
   if (!rc) {
     double wps = words / secs, ppl = perplexity(lm, g, vbs, nvb, bos);
@@ -231,21 +255,79 @@ const bench_task bench_task_rnnlm = {
     "  --train FILE --valid FILE  (default ../shared/data/ptb/ptb.{train,valid}.txt)\n"
     "  --steps N (1000) --warmup N (20) --batch N (16) --emb N (64) --hidden N (128)\n"
     "  --layers N (1) --valid-sents N (0 = all) --seed N (1)\n"
+    "  --epochs N (0: --steps minibatches; N: N whole epochs, shuffled, a line per epoch)\n"
     "  RESULT keys: data words_per_sec valid_ppl steps batch emb hidden vocab\n",
     run_rnnlm};
 
 /* =============================================================== charlm */
 
+/* Bits per char over text[from, to) (to <= n) in consecutive windows of T
+ * predicted chars, zero state each, test mode. in/out: room for T ids. */
+static double valid_bpc(dy_lm *lm, dy_graph *g, const unsigned char *text, const uint32_t *map,
+                        size_t from, size_t to, size_t n, size_t T, uint32_t *in, uint32_t *out) {
+  if (to > n) to = n;
+  dy_graph_set_train(g, 0);
+  double nll = 0;
+  size_t count = 0;
+  for (size_t st = from; st + T + 1 <= to; st += T) {
+    for (size_t t = 0; t < T; t++) {
+      in[t] = map[text[st + t]];
+      out[t] = map[text[st + t + 1]];
+    }
+    dy_graph_renew(g);
+    nll += dy_scalar(dy_lm_loss(lm, g, in, out, NULL, (uint32_t)T, 1, NULL, NULL));
+    count += T;
+  }
+  dy_graph_set_train(g, 1);
+  return count ? nll / (double)count / log(2.0) : NAN;
+}
+
+/* One epoch of truncated BPTT over B parallel streams: the training text is
+ * cut into B contiguous segments, read in consecutive windows of T with the
+ * RNN state carried from each window to the next (gradients stop at window
+ * boundaries). Returns the mean loss per char (nats) or NAN on error. */
+static double stream_epoch(bench_ctx *ctx, dy_lm *lm, dy_graph *g, dy_trainer *tr,
+                           const unsigned char *text, const uint32_t *map, size_t ntrain, size_t B,
+                           size_t T, uint32_t *in, uint32_t *out, dy_real *state, long *windows) {
+  size_t seg = ntrain / B, W = (seg - 1) / T;
+  double loss = 0;
+  for (size_t w = 0; w < W; w++) {
+    for (size_t b = 0; b < B; b++)
+      for (size_t t = 0; t < T; t++) {
+        size_t at = b * seg + w * T + t;
+        in[t * B + b] = map[text[at]];
+        out[t * B + b] = map[text[at + 1]];
+      }
+    dy_graph_renew(g);
+    dy_rnn_state fin;
+    dy_expr L = dy_lm_loss(lm, g, in, out, NULL, (uint32_t)T, (uint32_t)B, w ? state : NULL, &fin);
+    L = dy_mul_scalar(L, (dy_real)(1.0 / (double)(B * T)));
+    dy_real l = dy_scalar(L);
+    if (isnan(l) || dy_backward(L) != DY_OK || dy_lm_state_get(lm, fin, (uint32_t)B, state) != DY_OK) {
+      fprintf(stderr, "charlm: %s\n", dy_graph_error(g));
+      return NAN;
+    }
+    dy_trainer_update(tr);
+    loss += l;
+    (*windows)++;
+    if ((w & 7) == 0) bench_progress(ctx, "charlm stream window %zu/%zu  loss %.3f", w + 1, W, (double)l);
+  }
+  bench_progress_done(ctx);
+  return loss / (double)W;
+}
+
 static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   char db[1024];
   const char *path = NULL;
   long steps = 1000, warmup = 10, B = 32, T = 64, emb = 64, hidden = 128, layers = 2, seed = 1;
-  long sample = 200;
+  long sample = 200, stream = 0, epochs = 1;
   double lr = 2e-3, temp = 0.8;
   for (int i = 1; i < argc; i++) {
     int r;
     if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
+    else if (!strcmp(argv[i], "--stream")) stream = 1;
     else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
+             (r = bench_opt_long(argc, argv, &i, "--epochs", 1, &epochs)) ||
              (r = bench_opt_long(argc, argv, &i, "--warmup", 0, &warmup)) ||
              (r = bench_opt_long(argc, argv, &i, "--batch", 1, &B)) ||
              (r = bench_opt_long(argc, argv, &i, "--seq", 1, &T)) ||
@@ -328,7 +410,32 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   uint64_t rs = (uint64_t)seed * 1000003u;
   double t0 = 0, loss = 0;
   int rc = 0;
-  for (long s = 0; s < warmup + steps; s++) {
+  if (stream) { /* truncated BPTT over the whole training text, --epochs times */
+    dy_real *state = malloc(dy_lm_state_size(lm, (uint32_t)B) * sizeof(dy_real));
+    size_t ntr = ctx->quick ? (size_t)B * (size_t)T * 4 + 1 : ntrain;
+    double eval = 0;
+    long windows = 0;
+    warmup = 0;
+    t0 = bench_now();
+    for (long e = 1; e <= epochs && !rc; e++) {
+      double l = stream_epoch(ctx, lm, g, tr, text, map, ntr, (size_t)B, (size_t)T, in, out, state, &windows);
+      if (isnan(l)) {
+        rc = 1;
+        break;
+      }
+      double e0 = bench_now();
+      double vb = valid_bpc(lm, g, text, map, ntrain, ctx->quick ? ntrain + 8 * (size_t)T : n, n, (size_t)T, in, out);
+      eval += bench_now() - e0;
+      printf("# epoch %ld: train %.3f bits/char, valid %.3f bits/char, %.0f chars/s\n", e, l / log(2.0), vb,
+             (double)windows * (double)nb / (bench_now() - t0 - eval));
+      fflush(stdout);
+      loss += l * (double)((ntr / (size_t)B - 1) / (size_t)T);
+    }
+    free(state);
+    steps = windows;
+    t0 += eval;
+  }
+  for (long s = 0; !stream && s < warmup + steps; s++) {
     if (s == warmup) t0 = bench_now();
     for (long b = 0; b < B; b++) {
       size_t st = (size_t)(rng_next(&rs) % (ntrain - (size_t)T - 1));
@@ -356,22 +463,7 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   bench_progress_done(ctx);
   if (!rc) {
     double cps = (double)steps * (double)nb / secs;
-    /* validation: consecutive windows of T predicted chars, zero state each */
-    dy_graph_set_train(g, 0);
-    double nll = 0;
-    size_t count = 0, vend = ctx->quick ? ntrain + 8 * (size_t)T : n;
-    if (vend > n) vend = n;
-    for (size_t st = ntrain; st + (size_t)T + 1 <= vend; st += (size_t)T) {
-      for (long t = 0; t < T; t++) {
-        in[t] = map[text[st + (size_t)t]];
-        out[t] = map[text[st + (size_t)t + 1]];
-      }
-      dy_graph_renew(g);
-      nll += dy_scalar(dy_lm_loss(lm, g, in, out, NULL, (uint32_t)T, 1, NULL, NULL));
-      count += (size_t)T;
-    }
-    dy_graph_set_train(g, 1);
-    double bpc = count ? nll / (double)count / log(2.0) : NAN;
+    double bpc = valid_bpc(lm, g, text, map, ntrain, ctx->quick ? ntrain + 8 * (size_t)T : n, n, (size_t)T, in, out);
     uint32_t prime = map['\n'] < V && seen['\n'] ? map['\n'] : 0;
     uint32_t *smp = malloc((size_t)(sample ? sample : 1) * sizeof(uint32_t));
     if (sample > 0 && dy_lm_sample(lm, g, &prime, 1, (uint32_t)sample, temp, (uint64_t)seed, smp) == DY_OK) {
@@ -406,5 +498,8 @@ const bench_task bench_task_charlm = {
     "  --data FILE (default ../shared/data/tinyshakespeare/input.txt)\n"
     "  --steps N (1000) --warmup N (10) --batch N (32) --seq N (64) --emb N (64) --hidden N (128)\n"
     "  --layers N (2) --lr X (0.002) --sample N (200) --temperature X (0.8) --seed N (1)\n"
+    "  --stream: truncated BPTT instead: the text as --batch parallel streams read in consecutive\n"
+    "            windows of --seq with the state carried across windows, --epochs N (1) epochs,\n"
+    "            a line per epoch (train and valid bits/char)\n"
     "  RESULT keys: data chars_per_sec valid_bpc steps batch seq layers hidden\n",
     run_charlm};

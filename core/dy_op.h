@@ -19,7 +19,10 @@
  * - forward writes every element of n->val (allocated, uninitialised) unless
  *   the op has DY_OP_SETS_VAL, in which case forward points n->val itself.
  * - backward is only called for arguments whose node needs a gradient; their
- *   grad is allocated and holds the sum of earlier contributions.
+ *   grad is allocated and holds the sum of earlier contributions, except that
+ *   an op with DY_OP_BWD_ASSIGN may be given a fresh (uninitialised) grad,
+ *   marked by dy_grad_fresh(arg): it must then WRITE (=) every element of it
+ *   in that call instead of adding (this saves zero-filling it).
  * - n->grad and every argument's val are valid during backward.
  * - Scratch memory: dy_scratch() during forward/backward, released after the call.
  */
@@ -66,6 +69,7 @@ struct dy_node {
 
 #define DY_NODE_NEEDS_GRAD 1u /* some variable lies below: backward visits it */
 #define DY_NODE_LIVE       2u /* on a path to the current backward root */
+#define DY_NODE_GRAD_FRESH 4u /* grad allocated, not yet written (DY_OP_BWD_ASSIGN) */
 
 typedef struct dy_op {
   const char *name;
@@ -85,6 +89,11 @@ typedef struct dy_op {
 #define DY_OP_VARIABLE  8u  /* a variable leaf (aux[0] val, aux[1] grad buffer) */
 #define DY_OP_INPUT    16u  /* an input/constant leaf (for dumps) */
 #define DY_OP_RANDOM   32u  /* forward draws from aux seed (dumps, docs) */
+#define DY_OP_BWD_ASSIGN 64u /* backward writes a fresh argument grad (see dy_grad_fresh) */
+
+/* In backward of an op with DY_OP_BWD_ASSIGN: nonzero when a's grad is
+ * uninitialised and this call must write all of it rather than add to it. */
+static inline int dy_grad_fresh(const dy_node *a) { return (a->flags & DY_NODE_GRAD_FRESH) != 0; }
 
 /* Arena, graph: visible to op writers; users see dy_graph as opaque. */
 typedef struct dy_block dy_block;
@@ -105,6 +114,7 @@ struct dy_graph {
   int train;
   dy_status status;
   int bwd_redirect;     /* dy_check_grad: variables get arena gradients */
+  void *nn_grads;       /* nn/: the dy_grad_set receiving parameter gradients (NULL: the model) */
   uint32_t last_root;   /* root of the last backward, or DY_INVALID_ID */
   uint64_t rng[2];
   uint64_t mallocs;

@@ -555,14 +555,9 @@ const dy_real *dy_grad(dy_expr e) {
   return e.g->nodes[e.id].grad;
 }
 
+/* An uninitialised gradient for n (NULL when out of memory). */
 static dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
-  size_t s = dy_dim_size(n->dim);
-  dy_real *p = dy_arena_alloc(g, &g->grads, s * sizeof(dy_real));
-  if (p && s <= 16)
-    for (size_t k = 0; k < s; k++) p[k] = 0; /* tiny nodes: no libc call */
-  else if (p)
-    memset(p, 0, s * sizeof(dy_real));
-  return p;
+  return dy_arena_alloc(g, &g->grads, dy_dim_size(n->dim) * sizeof(dy_real));
 }
 
 dy_status dy_backward(dy_expr e) {
@@ -582,7 +577,7 @@ dy_status dy_backward(dy_expr e) {
   g->last_root = e.id;
   for (uint32_t i = 0; i < g->n; i++) { /* every node: later ones may hold old gradients */
     dy_node *n = &g->nodes[i];
-    n->flags &= (uint16_t)~DY_NODE_LIVE;
+    n->flags &= (uint16_t)~(DY_NODE_LIVE | DY_NODE_GRAD_FRESH);
     n->grad = NULL;
   }
   root = &g->nodes[e.id];
@@ -594,6 +589,10 @@ dy_status dy_backward(dy_expr e) {
   }
   for (size_t k = 0, s = dy_dim_size(root->dim); k < s; k++) root->grad[k] = 1;
   root->flags |= DY_NODE_LIVE;
+  /* A gradient is allocated when the first contribution to it is due. An op
+   * with DY_OP_BWD_ASSIGN writes that first contribution over the
+   * uninitialised memory (the node is marked fresh during the call); for any
+   * other op it is zero-filled first. Every later contribution adds. */
   for (uint32_t i = e.id + 1; i-- > 0;) {
     dy_node *n = &g->nodes[i];
     if ((n->flags & (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD)) != (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD))
@@ -618,9 +617,12 @@ dy_status dy_backward(dy_expr e) {
           dy_fail(g, DY_ENOMEM, "backward: out of memory");
           return g->status;
         }
+        if (n->op->flags & DY_OP_BWD_ASSIGN) a->flags |= DY_NODE_GRAD_FRESH;
+        else memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
       }
       a->flags |= DY_NODE_LIVE;
       n->op->backward(g, n, j);
+      a->flags &= (uint16_t)~DY_NODE_GRAD_FRESH;
       dy_arena_rewind(g, &g->scratch);
     }
   }

@@ -66,30 +66,44 @@ static int gates_dim(dy_graph *g, dy_node *n) {
   return 0;
 }
 
-static void gates_fwd(dy_graph *g, dy_node *n) {
-  const dy_node *a = dy_arg(g, n, 0);
-  size_t m = dy_dim_per_batch(n->dim), h3 = m / 4 * 3;
-  for (uint32_t k = 0; k < n->dim.bd; k++) {
-    const dy_real *x = a->val + k * m;
-    dy_real *y = n->val + k * m;
+/* The loops are vmath.h clones (AVX-512/AVX2/baseline, the same bits). */
+DY_VM_CLONE_VOID(gates_fwd_loop, (const dy_real *restrict x, dy_real *restrict y, size_t m, uint32_t bd),
+                 (x, y, m, bd)) {
+  size_t h3 = m / 4 * 3;
+  for (uint32_t k = 0; k < bd; k++, x += m, y += m) {
     for (size_t j = 0; j < h3; j++) y[j] = sigm(x[j]);
     for (size_t j = h3; j < m; j++) y[j] = fast_tanh(x[j]);
   }
 }
 
-/* da += dy * s(1-s) on the sigmoid rows, dy * (1-t^2) on the tanh rows */
-static void gates_bwd(dy_graph *g, dy_node *n, uint32_t i) {
-  dy_node *a = dy_arg(g, n, i);
-  size_t m = dy_dim_per_batch(n->dim), h3 = m / 4 * 3;
-  for (uint32_t k = 0; k < n->dim.bd; k++) {
-    const dy_real *y = n->val + k * m, *dy = n->grad + k * m;
-    dy_real *da = a->grad + k * m;
-    for (size_t j = 0; j < h3; j++) da[j] += dy[j] * y[j] * (1 - y[j]);
-    for (size_t j = h3; j < m; j++) da[j] += dy[j] * (1 - y[j] * y[j]);
+static void gates_fwd(dy_graph *g, dy_node *n) {
+  gates_fwd_loop(dy_arg(g, n, 0)->val, n->val, dy_dim_per_batch(n->dim), n->dim.bd);
+}
+
+/* da (+)= dy * s(1-s) on the sigmoid rows, dy * (1-t^2) on the tanh rows
+ * (written when da is fresh: the argument has the node's dim, no broadcast) */
+DY_VM_CLONE_VOID(gates_bwd_loop,
+                 (const dy_real *restrict y, const dy_real *restrict dy, dy_real *restrict da, size_t m,
+                  uint32_t bd, int fresh),
+                 (y, dy, da, m, bd, fresh)) {
+  size_t h3 = m / 4 * 3;
+  for (uint32_t k = 0; k < bd; k++, y += m, dy += m, da += m) {
+    if (fresh) {
+      for (size_t j = 0; j < h3; j++) da[j] = dy[j] * y[j] * (1 - y[j]);
+      for (size_t j = h3; j < m; j++) da[j] = dy[j] * (1 - y[j] * y[j]);
+    } else {
+      for (size_t j = 0; j < h3; j++) da[j] += dy[j] * y[j] * (1 - y[j]);
+      for (size_t j = h3; j < m; j++) da[j] += dy[j] * (1 - y[j] * y[j]);
+    }
   }
 }
 
-static const dy_op op_lstm_gates = {"lstm_gates", 1, 0, gates_dim, gates_fwd, gates_bwd};
+static void gates_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *a = dy_arg(g, n, i);
+  gates_bwd_loop(n->val, n->grad, a->grad, dy_dim_per_batch(n->dim), n->dim.bd, dy_grad_fresh(a));
+}
+
+static const dy_op op_lstm_gates = {"lstm_gates", 1, DY_OP_BWD_ASSIGN, gates_dim, gates_fwd, gates_bwd};
 
 dy_expr dy_lstm_gates(dy_expr a) { return dy_apply(&op_lstm_gates, &a, 1, NULL); }
 
@@ -125,24 +139,34 @@ static void lstmc_fwd(dy_graph *g, dy_node *n) {
 }
 
 /* d i += dc z, d f += dc c_prev, d z += dc i; d c_prev += dc f */
+DY_VM_CLONE_VOID(lstmc_bwd_gates,
+                 (const dy_real *restrict dc, const dy_real *restrict gi, const dy_real *restrict gz,
+                  const dy_real *restrict c0, dy_real *restrict di, dy_real *restrict df,
+                  dy_real *restrict dz, size_t h),
+                 (dc, gi, gz, c0, di, df, dz, h)) {
+  for (size_t j = 0; j < h; j++) {
+    di[j] += dc[j] * gz[j];
+    dz[j] += dc[j] * gi[j];
+  }
+  if (c0)
+    for (size_t j = 0; j < h; j++) df[j] += dc[j] * c0[j];
+}
+
+DY_VM_CLONE_VOID(lstmc_bwd_prev, (const dy_real *restrict dc, const dy_real *restrict gf, dy_real *restrict dc0, size_t h),
+                 (dc, gf, dc0, h)) {
+  for (size_t j = 0; j < h; j++) dc0[j] += dc[j] * gf[j];
+}
+
 static void lstmc_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   const dy_node *a = dy_arg(g, n, 0), *cp = n->nargs == 2 ? dy_arg(g, n, 1) : NULL;
   size_t h = dy_dim_per_batch(n->dim), sa = bstride(a), sc = cp ? bstride(cp) : 0;
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *gi = a->val + k * sa, *gf = gi + h, *gz = gi + 3 * h, *dc = n->grad + k * h;
     if (i == 0) {
-      dy_real *di = a->grad + k * sa, *df = di + h, *dz = di + 3 * h;
-      for (size_t j = 0; j < h; j++) {
-        di[j] += dc[j] * gz[j];
-        dz[j] += dc[j] * gi[j];
-      }
-      if (cp) {
-        const dy_real *c0 = cp->val + k * sc;
-        for (size_t j = 0; j < h; j++) df[j] += dc[j] * c0[j];
-      }
+      dy_real *di = a->grad + k * sa;
+      lstmc_bwd_gates(dc, gi, gz, cp ? cp->val + k * sc : NULL, di, di + h, di + 3 * h, h);
     } else {
-      dy_real *dc0 = cp->grad + k * sc;
-      for (size_t j = 0; j < h; j++) dc0[j] += dc[j] * gf[j];
+      lstmc_bwd_prev(dc, gf, cp->grad + k * sc, h);
     }
   }
 }
@@ -171,18 +195,42 @@ static int lstmh_dim(dy_graph *g, dy_node *n) {
   return set_out(g, n, h);
 }
 
+DY_VM_CLONE_VOID(lstmh_fwd_loop, (const dy_real *restrict go, const dy_real *restrict cv, dy_real *restrict y, size_t h),
+                 (go, cv, y, h)) {
+  for (size_t j = 0; j < h; j++) y[j] = go[j] * fast_tanh(cv[j]);
+}
+
 static void lstmh_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *c = dy_arg(g, n, 1);
   size_t h = dy_dim_per_batch(n->dim), sa = bstride(a), sc = bstride(c);
-  for (uint32_t k = 0; k < n->dim.bd; k++) {
-    const dy_real *go = a->val + k * sa + 2 * h, *cv = c->val + k * sc;
-    dy_real *y = n->val + k * h;
-    for (size_t j = 0; j < h; j++) y[j] = go[j] * fast_tanh(cv[j]);
-  }
+  for (uint32_t k = 0; k < n->dim.bd; k++)
+    lstmh_fwd_loop(a->val + k * sa + 2 * h, c->val + k * sc, n->val + k * h, h);
 }
 
 /* d o += dh tanh(c); d c += dh o (1 - tanh(c)^2), with tanh(c) = h / o read
- * back from the output (o = sigmoid(.) > 0; recomputed when o underflows). */
+ * back from the output (o = sigmoid(.) > 0; recomputed when o underflows).
+ * Branch-free (both computed, one selected) so that the loop vectorises. */
+#if DY_USE_DOUBLE
+#define LSTMH_SEL(c, a, b) ((c) ? (a) : (b))
+#else
+#define LSTMH_SEL(c, a, b) dy_vsel((c), (a), (b))
+#endif
+DY_VM_CLONE_VOID(lstmh_bwd_loop,
+                 (const dy_real *restrict go, const dy_real *restrict cv, const dy_real *restrict dh,
+                  const dy_real *restrict y, dy_real *restrict d, size_t h, int wrt_o),
+                 (go, cv, dh, y, d, h, wrt_o)) {
+  if (wrt_o)
+    for (size_t j = 0; j < h; j++) {
+      dy_real t = LSTMH_SEL(go[j] > (dy_real)1e-20, y[j] / go[j], fast_tanh(cv[j]));
+      d[j] += dh[j] * t;
+    }
+  else
+    for (size_t j = 0; j < h; j++) {
+      dy_real t = LSTMH_SEL(go[j] > (dy_real)1e-20, y[j] / go[j], fast_tanh(cv[j]));
+      d[j] += dh[j] * go[j] * (1 - t * t);
+    }
+}
+
 static void lstmh_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_node *a = dy_arg(g, n, 0), *c = dy_arg(g, n, 1);
   size_t h = dy_dim_per_batch(n->dim), sa = bstride(a), sc = bstride(c);
@@ -190,10 +238,7 @@ static void lstmh_bwd(dy_graph *g, dy_node *n, uint32_t i) {
     const dy_real *go = a->val + k * sa + 2 * h, *cv = c->val + k * sc, *dh = n->grad + k * h;
     const dy_real *y = n->val + k * h;
     dy_real *d = i == 0 ? a->grad + k * sa + 2 * h : c->grad + k * sc;
-    for (size_t j = 0; j < h; j++) {
-      dy_real t = go[j] > (dy_real)1e-20 ? y[j] / go[j] : fast_tanh(cv[j]);
-      d[j] += i == 0 ? dh[j] * t : dh[j] * go[j] * (1 - t * t);
-    }
+    lstmh_bwd_loop(go, cv, dh, y, d, h, i == 0);
   }
 }
 
@@ -228,7 +273,8 @@ static int gru_dim(dy_graph *g, dy_node *n) {
 }
 
 /* The gates of batch element k: r, u, n (each h) into s. */
-static void gru_gates(const dy_real *p, const dy_real *q, size_t h, dy_real *s) {
+DY_VM_CLONE_VOID(gru_gates, (const dy_real *restrict p, const dy_real *restrict q, size_t h, dy_real *restrict s),
+                 (p, q, h, s)) {
   dy_real *r = s, *u = s + h, *nn = s + 2 * h;
   for (size_t j = 0; j < h; j++) {
     r[j] = sigm(p[j] + q[j]);

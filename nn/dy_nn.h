@@ -32,6 +32,7 @@ extern "C" {
 typedef struct dy_model dy_model;
 typedef struct dy_param dy_param;   /* a dense parameter (W, b) */
 typedef struct dy_lookup dy_lookup; /* rows of a table (word embeddings) */
+typedef struct dy_grad_set dy_grad_set; /* per-thread gradients (data-parallel training) */
 
 /* =========================================================== initialisers */
 /* Every initialiser draws from the model's seeded integer RNG (splitmix64;
@@ -190,10 +191,42 @@ void dy_trainer_set_epoch(dy_trainer *t, uint32_t epoch);
  * step count). Off: every row is updated every step (dense). Details in
  * nn/trainers.c. */
 void dy_trainer_set_sparse(dy_trainer *t, int sparse);
+/* Adds the gradient sets sets[0..n) (of t's model) into the model's
+ * gradients in that order, clears them, then dy_trainer_update(t). No graph
+ * may run backward into any of them meanwhile. DY_EARG for a set of another
+ * model or older than the model (nothing changes). */
+dy_status dy_trainer_update_sets(dy_trainer *t, dy_grad_set *const *sets, uint32_t n);
 /* Number of updates applied. */
 uint64_t dy_trainer_steps(const dy_trainer *t);
 /* Global gradient norm seen by the last update (before clipping). */
 double dy_trainer_last_grad_norm(const dy_trainer *t);
+
+/* =================================================== data-parallel training
+ * Several threads train one model: each thread has its own graph and its own
+ * gradient set (a buffer laid out like the model's gradients, with its own
+ * touched-row lists); dy_graph_set_grads() makes a graph's parameter and
+ * lookup nodes (dy_param_expr, dy_lookup_expr, dy_lookup_batch) accumulate
+ * into the set instead of the model. The threads run forward and backward
+ * concurrently (they only read the model's values), then, with no thread
+ * running, one call of dy_trainer_update_sets() adds the sets into the model's
+ * gradients in the order given (dense parameters elementwise, lookup rows in
+ * each set's order of first touch), clears the sets and applies one update.
+ * Synchronous and deterministic: the result depends only on which examples
+ * went to which set, never on thread timing (bitwise the same on every run).
+ * It is the sum of the examples' gradients, like a minibatch (scale the
+ * losses for an average), equal up to rounding to processing the examples
+ * one after another into the model (a set first sums its own examples). One
+ * thread may keep its graph on the model itself (no set): after an update the
+ * model's gradients are zero, so this gives bitwise the same result with one
+ * merge less (n threads: n - 1 sets). Model
+ * additions after a set is made invalidate it (a graph error names it). */
+/* A gradient set for m (all zero); NULL if out of memory. */
+dy_grad_set *dy_grad_set_new(dy_model *m);
+/* Frees it (NULL allowed). Detach it from graphs first. */
+void dy_grad_set_free(dy_grad_set *s);
+/* Parameter nodes built in g from now on accumulate into s (NULL: into the
+ * model, the default). */
+void dy_graph_set_grads(dy_graph *g, dy_grad_set *s);
 
 /* ============================================================ save / load */
 /* File format (version 1, all little-endian; full layout in nn/saveload.c):

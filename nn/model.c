@@ -18,6 +18,7 @@
 
 #include "nn_internal.h"
 #include "dy_kernels.h"
+#include "vmath.h" /* DY_VM_CLONE */
 
 /* ============================================================ memory, errors */
 
@@ -557,12 +558,32 @@ static dy_expr bad_expr(dy_graph *g) {
   return e;
 }
 
+/* The gradient buffer parameter nodes of g write into: g's gradient set
+ * (checked to be of m and to cover parameter / lookup `index`) or m's own;
+ * NULL after a graph error. */
+static dy_real *grads_of(dy_graph *g, dy_model *m, uint32_t index, int lookup, const char *fn) {
+  const dy_grad_set *s = g ? g->nn_grads : NULL;
+  if (!s) return m->grads;
+  if (s->m != m) {
+    dy_fail(g, DY_EARG, "%s: the graph's gradient set belongs to another model", fn);
+    return NULL;
+  }
+  if (s->size != m->size || index >= (lookup ? s->nlookups : s->nparams)) {
+    dy_fail(g, DY_EARG, "%s: the graph's gradient set was made before parameters were added to the "
+            "model; make a new one", fn);
+    return NULL;
+  }
+  return s->grads;
+}
+
 dy_expr dy_param_expr(dy_graph *g, dy_param *p) {
   if (!p) {
     if (g) dy_fail(g, DY_EARG, "dy_param_expr: parameter is NULL");
     return bad_expr(g);
   }
-  dy_expr e = dy_variable(g, p->dim, p->m->vals + p->off, p->m->grads + p->off);
+  dy_real *gb = grads_of(g, p->m, p->index, 0, "dy_param_expr");
+  if (!gb) return bad_expr(g);
+  dy_expr e = dy_variable(g, p->dim, p->m->vals + p->off, gb + p->off);
   return dy_expr_set_name(e, p->name);
 }
 
@@ -584,6 +605,15 @@ static void touch_row(dy_lookup *l, uint32_t r) {
 
 static void touch_hook(void *ctx, uint64_t key) { touch_row(ctx, (uint32_t)key); }
 
+static void set_touch_row(dy_set_lookup *t, uint32_t r) {
+  if (!t->flag[r]) {
+    t->flag[r] = 1;
+    t->touched[t->ntouched++] = r;
+  }
+}
+
+static void set_touch_hook(void *ctx, uint64_t key) { set_touch_row(ctx, (uint32_t)key); }
+
 static int check_row(dy_graph *g, const dy_lookup *l, uint32_t row, const char *fn) {
   if (!g) return 0;
   if (!l) {
@@ -601,8 +631,16 @@ static int check_row(dy_graph *g, const dy_lookup *l, uint32_t row, const char *
 static dy_expr lookup_node(dy_graph *g, dy_lookup *l, uint32_t row, int with_grad, const char *fn) {
   if (!g || g->status != DY_OK || !check_row(g, l, row, fn)) return bad_expr(g);
   size_t o = l->off + (size_t)row * l->row_size;
-  dy_expr e = with_grad ? dy_variable_hook(g, l->dim, l->m->vals + o, l->m->grads + o, touch_hook, l, row)
-                        : dy_variable(g, l->dim, l->m->vals + o, NULL);
+  dy_expr e;
+  if (with_grad) {
+    dy_grad_set *gs = g->nn_grads;
+    dy_real *gb = grads_of(g, l->m, l->index, 1, fn);
+    if (!gb) return bad_expr(g);
+    e = gs ? dy_variable_hook(g, l->dim, l->m->vals + o, gb + o, set_touch_hook, &gs->lk[l->index], row)
+           : dy_variable_hook(g, l->dim, l->m->vals + o, gb + o, touch_hook, l, row);
+  } else {
+    e = dy_variable(g, l->dim, l->m->vals + o, NULL);
+  }
   return dy_expr_set_name(e, l->name);
 }
 
@@ -644,9 +682,14 @@ static void lb_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_lookup *l = n->aux[0].p;
   const uint32_t *rows = n->aux[1].cp;
   size_t rs = l->row_size;
+  /* the gradient set of the graph when the node was built, after the rows */
+  dy_grad_set *gs;
+  memcpy(&gs, rows + n->aux[2].u + (n->aux[2].u & 1), sizeof gs);
+  dy_real *gb = gs ? gs->grads : l->m->grads;
   for (uint64_t k = 0; k < n->aux[2].u; k++) {
-    dy_vadd(rs, n->grad + k * rs, l->m->grads + l->off + (size_t)rows[k] * rs);
-    touch_row(l, rows[k]);
+    dy_vadd(rs, n->grad + k * rs, gb + l->off + (size_t)rows[k] * rs);
+    if (gs) set_touch_row(&gs->lk[l->index], rows[k]);
+    else touch_row(l, rows[k]);
   }
 }
 
@@ -669,12 +712,96 @@ dy_expr dy_lookup_batch(dy_graph *g, dy_lookup *l, const uint32_t *rows, uint32_
             (unsigned)n, l->row_size);
     return bad_expr(g);
   }
-  uint32_t *copy = dy_graph_data(g, (size_t)n * sizeof *copy);
+  if (!grads_of(g, l->m, l->index, 1, "dy_lookup_batch")) return bad_expr(g);
+  /* the rows, padded to 8 bytes, then the graph's gradient set (or NULL) */
+  size_t nr = (size_t)n + (n & 1);
+  dy_grad_set *gs = g->nn_grads;
+  uint32_t *copy = dy_graph_data(g, nr * sizeof *copy + sizeof gs);
   dy_real *anchor = dy_graph_data(g, 2 * sizeof *anchor);
   if (!copy || !anchor) return bad_expr(g);
   memcpy(copy, rows, (size_t)n * sizeof *copy);
+  memcpy(copy + nr, &gs, sizeof gs);
   anchor[0] = anchor[1] = 0;
   dy_expr a = dy_variable(g, dy_d1(1), anchor, anchor + 1);
   dy_aux aux[DY_NAUX] = {{.p = l}, {.cp = copy}, {.u = n}};
   return dy_expr_set_name(dy_apply(&op_lookup_batch, &a, 1, aux), l->name);
+}
+
+/* =========================================================== gradient sets */
+
+dy_grad_set *dy_grad_set_new(dy_model *m) {
+  if (!m) return NULL;
+  dy_grad_set *s = dy_model_alloc(m, sizeof *s);
+  if (!s) return NULL;
+  memset(s, 0, sizeof *s);
+  s->m = m;
+  s->size = m->size;
+  s->nparams = m->nparams;
+  s->nlookups = m->nlookups;
+  s->grads = dy_model_alloc(m, (m->size ? m->size : 1) * sizeof(dy_real));
+  s->lk = dy_model_alloc(m, (m->nlookups ? m->nlookups : 1) * sizeof *s->lk);
+  if (!s->grads || !s->lk) {
+    dy_grad_set_free(s);
+    return NULL;
+  }
+  memset(s->grads, 0, m->size * sizeof(dy_real));
+  memset(s->lk, 0, (m->nlookups ? m->nlookups : 1) * sizeof *s->lk);
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    uint32_t rows = m->lookups[i]->rows;
+    s->lk[i].flag = dy_model_alloc(m, rows);
+    s->lk[i].touched = dy_model_alloc(m, (size_t)rows * sizeof(uint32_t));
+    if (!s->lk[i].flag || !s->lk[i].touched) {
+      dy_grad_set_free(s);
+      return NULL;
+    }
+    memset(s->lk[i].flag, 0, rows);
+  }
+  return s;
+}
+
+void dy_grad_set_free(dy_grad_set *s) {
+  if (!s) return;
+  dy_model *m = s->m;
+  if (s->lk)
+    for (uint32_t i = 0; i < s->nlookups; i++) {
+      dy_model_free_mem(m, s->lk[i].flag);
+      dy_model_free_mem(m, s->lk[i].touched);
+    }
+  dy_model_free_mem(m, s->lk);
+  dy_model_free_mem(m, s->grads);
+  dy_model_free_mem(m, s);
+}
+
+void dy_graph_set_grads(dy_graph *g, dy_grad_set *s) {
+  if (g) g->nn_grads = s;
+}
+
+/* y += x; x = 0 (one pass) */
+DY_VM_CLONE_VOID(add_clear, (dy_real *restrict x, dy_real *restrict y, size_t n), (x, y, n)) {
+  for (size_t i = 0; i < n; i++) {
+    y[i] += x[i];
+    x[i] = 0;
+  }
+}
+
+int dy_grad_set_merge(dy_model *m, dy_grad_set *s) {
+  if (!s || s->m != m || s->size != m->size || s->nparams != m->nparams || s->nlookups != m->nlookups)
+    return -1;
+  for (uint32_t i = 0; i < m->nparams; i++) {
+    const dy_param *p = m->params[i];
+    add_clear(s->grads + p->off, m->grads + p->off, p->size);
+  }
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    dy_lookup *l = m->lookups[i];
+    dy_set_lookup *t = &s->lk[i];
+    for (uint32_t k = 0; k < t->ntouched; k++) {
+      uint32_t r = t->touched[k];
+      size_t o = l->off + (size_t)r * l->row_size;
+      add_clear(s->grads + o, m->grads + o, l->row_size);
+      touch_row(l, r);
+      t->flag[r] = 0;
+    }
+    t->ntouched = 0;
+  }
+  return 0;
 }

@@ -108,12 +108,29 @@ dy_status dy_model_load_mem(dy_model *m, dy_trainer *t, const void *buf, size_t 
                             const char *prefix);
 dy_model *dy_model_load_new_mem(const void *buf, size_t n, const char *label, char *err, size_t errn);
 
-/* Sum of squares of x[0..n), in double. */
-static inline double dy_nn_sumsq(const dy_real *x, size_t n) {
-  double s = 0;
-  for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-  return s;
-}
+/* Touched rows of one lookup in a gradient set (the hook context of its nodes). */
+typedef struct dy_set_lookup {
+  uint8_t *flag;       /* (rows) */
+  uint32_t *touched;   /* (rows), first ntouched valid */
+  uint32_t ntouched;
+} dy_set_lookup;
+
+struct dy_grad_set {
+  dy_model *m;
+  dy_real *grads;      /* (size) laid out like m->grads */
+  size_t size;         /* m->size when made */
+  uint32_t nparams, nlookups; /* of m when made */
+  dy_set_lookup *lk;   /* (nlookups) */
+};
+
+/* Adds s into m's gradients (dense elementwise, lookup rows in s's order of
+ * first touch, recorded as touched in m) and clears s; -1 (nothing done) when
+ * s is not a current set of m. */
+int dy_grad_set_merge(dy_model *m, dy_grad_set *s);
+
+/* Sum of squares of x[0..n), in double (8 lanes, vectorised; the same bits
+ * on every instruction set). */
+double dy_nn_sumsq(const dy_real *x, size_t n);
 
 /* CRC-32 (IEEE 802.3, the polynomial of zlib and PNG), slicing by 8: tables
  * built per use (8 KiB, a few microseconds), so no global state. */

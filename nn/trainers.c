@@ -19,7 +19,9 @@
  *       Adam      t += 1; m = b1 m + (1-b1) ge; v = b2 v + (1-b2) ge^2;
  *                 (AMSGrad: vmax = max(vmax, v), used in place of v)
  *                 p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
- *  5. Every gradient is cleared (touched lookup rows only, when sparse).
+ *  5. Every gradient is cleared (touched lookup rows only, when sparse): the
+ *     update loops zero each gradient element after reading it (one pass
+ *     less over large gradients); frozen ones are cleared apart.
  *
  * Frozen parameters and lookups get no update; their gradients are ignored by
  * the norm and cleared.
@@ -53,6 +55,19 @@
 
 #include "nn_internal.h"
 #include "dy_kernels.h"
+#include "vmath.h" /* DY_VM_CLONE: AVX-512/AVX2 clones of the update loops */
+
+/* 8 double lanes: vectorises, and the order is the same for every clone */
+DY_VM_CLONE(double, sumsq_lanes, (const dy_real *restrict x, size_t n), (x, n)) {
+  double acc[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t l = 0; l < 8; l++) acc[l] += (double)x[i + l] * x[i + l];
+  for (size_t l = 0; i + l < n; l++) acc[l] += (double)x[i + l] * x[i + l];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+double dy_nn_sumsq(const dy_real *x, size_t n) { return sumsq_lanes(x, n); }
 
 uint32_t dy_trainer_nstate(dy_trainer_kind k, int amsgrad) {
   switch (k) {
@@ -239,6 +254,24 @@ static void clear_grads(dy_trainer *t) {
   }
 }
 
+/* After an update (whose loops zeroed what they read): clears the frozen
+ * parameters' and lookups' gradients and the touched lists. */
+static void clear_after_update(dy_trainer *t) {
+  dy_model *m = t->m;
+  for (uint32_t i = 0; i < m->nparams; i++)
+    if (m->params[i]->frozen) memset(m->grads + m->params[i]->off, 0, m->params[i]->size * sizeof(dy_real));
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    dy_lookup *l = m->lookups[i];
+    for (uint32_t k = 0; k < l->ntouched; k++) {
+      uint32_t r = l->touched[k];
+      l->flag[r] = 0;
+      if (l->frozen && t->sparse) memset(m->grads + l->off + (size_t)r * l->row_size, 0, l->row_size * sizeof(dy_real));
+    }
+    l->ntouched = 0;
+    if (l->frozen && !t->sparse) memset(m->grads + l->off, 0, (size_t)l->rows * l->row_size * sizeof(dy_real));
+  }
+}
+
 /* Names the first non-finite gradient for the error message. */
 static void report_nan(dy_trainer *t) {
   dy_model *m = t->m;
@@ -299,18 +332,56 @@ typedef struct {
   double last_t, bc1, bc2; /* cached Adam bias corrections for step last_t */
 } upd_ctx;
 
-/* Updates x[0..n) (state offset so) from g; *tc is the Adam step counter. */
-static void update_range(dy_trainer *t, upd_ctx *c, dy_real *x, const dy_real *g, size_t n, size_t so,
+/* The rules' loops over n elements, each zeroing g[i] after reading it.
+ * Vectorised clones (bitwise the scalar formulas: no fused multiply-add). */
+DY_VM_CLONE_VOID(sgd_loop, (dy_real *restrict x, dy_real *restrict g, size_t n, dy_real lr, dy_real sc, dy_real wd),
+                 (x, g, n, lr, sc, wd)) {
+  for (size_t i = 0; i < n; i++) {
+    x[i] -= lr * (sc * g[i] + wd * x[i]);
+    g[i] = 0;
+  }
+}
+
+DY_VM_CLONE_VOID(adam_loop,
+                 (dy_real *restrict x, dy_real *restrict g, dy_real *restrict mm, dy_real *restrict vv,
+                  dy_real *restrict vm, size_t n, const dy_real *restrict k),
+                 (x, g, mm, vv, vm, n, k)) {
+  /* k: sc, wd, b1, b2, a, ib2, eps */
+  const dy_real sc = k[0], wd = k[1], b1 = k[2], b2 = k[3], a = k[4], ib2 = k[5], eps = k[6];
+  if (!vm) {
+    for (size_t i = 0; i < n; i++) {
+      dy_real ge = sc * g[i] + wd * x[i];
+      g[i] = 0;
+      mm[i] = b1 * mm[i] + (1 - b1) * ge;
+      vv[i] = b2 * vv[i] + (1 - b2) * ge * ge;
+      x[i] -= a * mm[i] / (DY_SQRT(vv[i]) * ib2 + eps);
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    dy_real ge = sc * g[i] + wd * x[i];
+    g[i] = 0;
+    mm[i] = b1 * mm[i] + (1 - b1) * ge;
+    vv[i] = b2 * vv[i] + (1 - b2) * ge * ge;
+    vm[i] = vm[i] < vv[i] ? vv[i] : vm[i];
+    x[i] -= a * mm[i] / (DY_SQRT(vm[i]) * ib2 + eps);
+  }
+}
+
+/* Updates x[0..n) (state offset so) from g and zeroes g; *tc is the Adam
+ * step counter. */
+static void update_range(dy_trainer *t, upd_ctx *c, dy_real *x, dy_real *g, size_t n, size_t so,
                          uint64_t *tc) {
   const dy_real lr = c->lr, sc = c->scale, wd = c->wd;
   switch (t->kind) {
     case DY_TR_SGD:
-      for (size_t i = 0; i < n; i++) x[i] -= lr * (sc * g[i] + wd * x[i]);
+      sgd_loop(x, g, n, lr, sc, wd);
       break;
     case DY_TR_MOMENTUM: {
       dy_real *v = t->s[0] + so, mom = t->mom;
       for (size_t i = 0; i < n; i++) {
         v[i] = mom * v[i] - lr * (sc * g[i] + wd * x[i]);
+        g[i] = 0;
         x[i] += v[i];
       }
       break;
@@ -319,6 +390,7 @@ static void update_range(dy_trainer *t, upd_ctx *c, dy_real *x, const dy_real *g
       dy_real *G = t->s[0] + so, eps = t->eps;
       for (size_t i = 0; i < n; i++) {
         dy_real ge = sc * g[i] + wd * x[i];
+        g[i] = 0;
         G[i] += ge * ge;
         x[i] -= lr * ge / (DY_SQRT(G[i]) + eps);
       }
@@ -328,6 +400,7 @@ static void update_range(dy_trainer *t, upd_ctx *c, dy_real *x, const dy_real *g
       dy_real *r = t->s[0] + so, rho = t->rho, eps = t->eps;
       for (size_t i = 0; i < n; i++) {
         dy_real ge = sc * g[i] + wd * x[i];
+        g[i] = 0;
         r[i] = rho * r[i] + (1 - rho) * ge * ge;
         x[i] -= lr * ge / (DY_SQRT(r[i]) + eps);
       }
@@ -340,20 +413,8 @@ static void update_range(dy_trainer *t, upd_ctx *c, dy_real *x, const dy_real *g
         c->bc1 = 1 - pow((double)t->beta1, (double)step);
         c->bc2 = 1 - pow((double)t->beta2, (double)step);
       }
-      dy_real *mm = t->s[0] + so, *vv = t->s[1] + so, *vm = t->amsgrad ? t->s[2] + so : NULL;
-      dy_real b1 = t->beta1, b2 = t->beta2, eps = t->eps;
-      dy_real a = (dy_real)(lr / c->bc1), ib2 = (dy_real)(1 / sqrt(c->bc2));
-      for (size_t i = 0; i < n; i++) {
-        dy_real ge = sc * g[i] + wd * x[i];
-        mm[i] = b1 * mm[i] + (1 - b1) * ge;
-        vv[i] = b2 * vv[i] + (1 - b2) * ge * ge;
-        dy_real v = vv[i];
-        if (vm) {
-          if (vm[i] < v) vm[i] = v;
-          v = vm[i];
-        }
-        x[i] -= a * mm[i] / (DY_SQRT(v) * ib2 + eps);
-      }
+      dy_real k[7] = {sc, wd, t->beta1, t->beta2, (dy_real)(lr / c->bc1), (dy_real)(1 / sqrt(c->bc2)), t->eps};
+      adam_loop(x, g, t->s[0] + so, t->s[1] + so, t->amsgrad ? t->s[2] + so : NULL, n, k);
       break;
     }
   }
@@ -393,7 +454,20 @@ dy_status dy_trainer_update(dy_trainer *t) {
                    t->rsteps ? &t->rsteps[l->row_base + r] : &dummy);
     }
   }
-  clear_grads(t);
+  clear_after_update(t);
   t->steps++;
   return DY_OK;
+}
+
+dy_status dy_trainer_update_sets(dy_trainer *t, dy_grad_set *const *sets, uint32_t n) {
+  if (!t) return DY_EARG;
+  dy_model *m = t->m;
+  for (uint32_t i = 0; i < n; i++)
+    if (!sets || !sets[i] || sets[i]->m != m || sets[i]->size != m->size ||
+        sets[i]->nparams != m->nparams || sets[i]->nlookups != m->nlookups)
+      return dy_model_fail(m, DY_EARG, "update_sets: gradient set %u is %s", (unsigned)i,
+                           !sets || !sets[i] ? "NULL" : sets[i]->m != m ? "of another model"
+                                                      : "older than the model (parameters were added)");
+  for (uint32_t i = 0; i < n; i++) dy_grad_set_merge(m, sets[i]);
+  return dy_trainer_update(t);
 }

@@ -27,21 +27,24 @@ static void mm_acc(const dy_node *A, const dy_node *X, dy_real *Y, uint32_t B) {
   }
 }
 
-/* dA (r,k) += dY (r,c) X^T per batch element (summed when A is broadcast). */
+/* dA (r,k) += dY (r,c) X^T per batch element (summed when A is broadcast).
+ * A fresh dA (dy_grad_fresh: uninitialised) is written (beta 0), or
+ * zero-filled first where the products only accumulate. */
 static void mm_bwd_a(dy_node *A, const dy_node *X, const dy_real *dY, uint32_t B) {
   size_t r = rows_of(A->dim), k = cols_of(A->dim), c = cols_of(X->dim);
   size_t sa = dy_bstride(A), sx = dy_bstride(X);
-  if (c == 1 && sa == 0) {
-    if (B == 1) {
-      dy_ger(r, k, 1, dY, X->val, A->grad, k);
-      return;
-    }
-    if (sx != 0) {
-      /* dA += dY^T (r,B) X (B,k) */
-      dy_gemm(1, 0, r, k, B, 1, dY, r, X->val, k, 1, A->grad, k);
-      return;
-    }
+  int fresh = dy_grad_fresh(A);
+  if (c == 1 && sa == 0 && B > 1 && sx != 0) {
+    /* dA += dY^T (r,B) X (B,k) */
+    dy_gemm(1, 0, r, k, B, 1, dY, r, X->val, k, fresh ? 0 : 1, A->grad, k);
+    return;
   }
+  if (c != 1 && (sa != 0 || B == 1)) { /* each batch element's dA written by one gemm */
+    for (uint32_t b = 0; b < B; b++)
+      dy_gemm(0, 1, r, k, c, 1, dY + b * r * c, c, X->val + b * sx, c, fresh ? 0 : 1, A->grad + b * sa, k);
+    return;
+  }
+  if (fresh) memset(A->grad, 0, dy_dim_size(A->dim) * sizeof(dy_real));
   for (uint32_t b = 0; b < B; b++) {
     const dy_real *x = X->val + b * sx, *dy = dY + b * r * c;
     dy_real *da = A->grad + b * sa;
@@ -50,20 +53,27 @@ static void mm_bwd_a(dy_node *A, const dy_node *X, const dy_real *dY, uint32_t B
   }
 }
 
-/* dX (k,c) += A^T dY per batch element (summed when X is broadcast). */
+/* dX (k,c) += A^T dY per batch element (summed when X is broadcast); a fresh
+ * dX is written (beta 0) unless X is broadcast (zero-filled first). */
 static void mm_bwd_x(const dy_node *A, dy_node *X, const dy_real *dY, uint32_t B) {
   size_t r = rows_of(A->dim), k = cols_of(A->dim), c = cols_of(X->dim);
   size_t sa = dy_bstride(A), sx = dy_bstride(X);
+  int fresh = dy_grad_fresh(X);
   if (c == 1 && sa == 0 && sx != 0 && B > 1) {
     /* dX (B,k) += dY (B,r) A (r,k) */
-    dy_gemm(0, 0, B, k, r, 1, dY, r, A->val, k, 1, X->grad, k);
+    dy_gemm(0, 0, B, k, r, 1, dY, r, A->val, k, fresh ? 0 : 1, X->grad, k);
     return;
+  }
+  dy_real beta = 1;
+  if (fresh) {
+    if (sx != 0 || B == 1) beta = 0;
+    else memset(X->grad, 0, dy_dim_size(X->dim) * sizeof(dy_real));
   }
   for (uint32_t b = 0; b < B; b++) {
     const dy_real *a = A->val + b * sa, *dy = dY + b * r * c;
     dy_real *dx = X->grad + b * sx;
-    if (c == 1) dy_gemv(1, r, k, 1, a, k, dy, 1, dx);
-    else dy_gemm(1, 0, k, c, r, 1, a, k, dy, c, 1, dx, c);
+    if (c == 1) dy_gemv(1, r, k, 1, a, k, dy, beta, dx);
+    else dy_gemm(1, 0, k, c, r, 1, a, k, dy, c, beta, dx, c);
   }
 }
 
@@ -111,7 +121,7 @@ static void matmul_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   else mm_bwd_x(A, X, n->grad, n->dim.bd);
 }
 
-static const dy_op op_matmul = {"matmul", 2, 0, matmul_dim, matmul_fwd, matmul_bwd};
+static const dy_op op_matmul = {"matmul", 2, DY_OP_BWD_ASSIGN, matmul_dim, matmul_fwd, matmul_bwd};
 
 dy_expr dy_matmul(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -159,7 +169,10 @@ static void affine_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   if (i == 0) {
     dy_node *b = dy_arg(g, n, 0);
     size_t m = dy_dim_per_batch(n->dim), sb = dy_bstride(b);
-    for (uint32_t k = 0; k < n->dim.bd; k++) dy_vadd(m, n->grad + k * m, b->grad + k * sb);
+    uint32_t k = 0;
+    if (dy_grad_fresh(b)) /* the first contribution to each element is a copy */
+      for (; k < (sb ? n->dim.bd : 1u); k++) memcpy(b->grad + k * sb, n->grad + k * m, m * sizeof(dy_real));
+    for (; k < n->dim.bd; k++) dy_vadd(m, n->grad + k * m, b->grad + k * sb);
   } else if (i % 2 == 1) {
     mm_bwd_a(dy_arg(g, n, i), dy_arg(g, n, i + 1), n->grad, n->dim.bd);
   } else {
@@ -167,7 +180,7 @@ static void affine_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   }
 }
 
-static const dy_op op_affine = {"affine", -1, 0, affine_dim, affine_fwd, affine_bwd};
+static const dy_op op_affine = {"affine", -1, DY_OP_BWD_ASSIGN, affine_dim, affine_fwd, affine_bwd};
 
 dy_expr dy_affine_n(const dy_expr *xs, uint32_t n) { return dy_apply(&op_affine, xs, n, NULL); }
 

@@ -223,33 +223,50 @@ static int pnls_dim(dy_graph *g, dy_node *n) {
   return 0;
 }
 
+/* log sum_i e^(x_i) over x[0..r): two passes (max, then the sum of the
+ * exponentials, nothing stored) */
+DY_VM_CLONE(dy_real, row_logsumexp, (const dy_real *restrict x, size_t r), (x, r)) {
+  dy_real mx = dy_vm_max(x, r);
+  return mx + DY_LOG(dy_vm_sum_exp(x, r, mx));
+}
+
+/* dx[i] (+)= d e^(x_i - lse) over r: assigned when assign, else added */
+DY_VM_CLONE_VOID(row_scaled_exp,
+                 (const dy_real *restrict x, size_t r, dy_real d, dy_real lse, dy_real *restrict dx, int assign),
+                 (x, r, d, lse, dx, assign)) {
+  if (assign)
+    for (size_t i = 0; i < r; i++) dx[i] = d * dy_vexp(x[i] - lse);
+  else
+    for (size_t i = 0; i < r; i++) dx[i] += d * dy_vexp(x[i] - lse);
+}
+
 static void pnls_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0);
   size_t r = rows_of(a->dim);
-  dy_real *tmp = dy_scratch(g, r + 1), *s = tmp + r;
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * r;
-    col_logsumexp(x, r, 1, &n->val[k], s, tmp);
-    n->val[k] -= x[pick_idx(n, k)];
+    n->val[k] = row_logsumexp(x, r) - x[pick_idx(n, k)];
   }
 }
 
 /* dx_b += dy_b * (softmax(x_b) - onehot(idx_b)), softmax = exp(x - lse) with
- * lse = y_b + x_b[idx_b] recovered from the forward value. */
+ * lse = y_b + x_b[idx_b] recovered from the forward value. One pass per
+ * batch element; a fresh gradient (dy_grad_fresh) is written, not added to. */
 static void pnls_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   dy_node *a = dy_arg(g, n, ai);
   size_t r = rows_of(a->dim);
+  int assign = dy_grad_fresh(a);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict x = a->val + k * r;
     dy_real *restrict dx = a->grad + k * r;
     uint32_t ix = pick_idx(n, k);
     dy_real d = n->grad[k], lse = n->val[k] + x[ix];
-    for (size_t i = 0; i < r; i++) dx[i] += d * dy_vexp(x[i] - lse);
+    row_scaled_exp(x, r, d, lse, dx, assign);
     dx[ix] -= d;
   }
 }
 
-static const dy_op op_pnls = {"pick_neg_log_softmax", 1, 0, pnls_dim, pnls_fwd, pnls_bwd};
+static const dy_op op_pnls = {"pick_neg_log_softmax", 1, DY_OP_BWD_ASSIGN, pnls_dim, pnls_fwd, pnls_bwd};
 
 dy_expr dy_pick_neg_log_softmax(dy_expr a, uint32_t idx) {
   dy_aux aux[DY_NAUX] = {{.cp = NULL}, {.u = idx}, {0}};

@@ -81,4 +81,111 @@ static inline float dy_vtanh(float x) {
 /* 1 / (1 + e^-x). */
 static inline dy_real dy_vsigmoid(dy_real x) { return 1 / (1 + dy_vexp(-x)); }
 
+/* ------------------------------------------------ instruction-set clones
+ * The build targets baseline x86-64 (SSE2) unless -Dnative=true, so a loop of
+ * dy_vexp vectorises 4 wide. DY_VM_CLONE defines a hot loop once and
+ * compiles it three times on x86-64 with gcc or clang (AVX-512, AVX2+FMA,
+ * baseline), the best one this CPU runs chosen per call
+ * (__builtin_cpu_supports: a load and a test). The body is one source: with
+ * ISO C's -ffp-contract=off no multiply-add is fused, and reductions are
+ * written over DY_VM_LANES explicit lanes (dy_vm_sum / dy_vm_max), so every
+ * clone gives bitwise the same result. Elsewhere: one plain version.
+ *
+ *   DY_VM_CLONE(dy_real, name, (const dy_real *x, size_t n), (x, n)) { body }
+ * defines the static function name(x, n), the dispatcher; the body is name_body.
+ * DY_VM_CLONE_VOID(name, params, args) the same for a function returning void. */
+#define DY_VM_LANES 16
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DY_VM_NO_CLONES)
+#define DY_VM_INLINE static inline __attribute__((always_inline))
+#define DY_VM_CLONE(ret, name, params, args)                                              \
+  DY_VM_INLINE ret name##_body params;                                                  \
+  __attribute__((target("avx512f,avx512dq,avx2,fma"))) static ret name##_avx512 params { \
+    return name##_body args;                                                            \
+  }                                                                                     \
+  __attribute__((target("avx2,fma"))) static ret name##_avx2 params { return name##_body args; } \
+  static ret name##_base params { return name##_body args; }                            \
+  static ret name params {                                                              \
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))        \
+      return name##_avx512 args;                                                        \
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return name##_avx2 args; \
+    return name##_base args;                                                            \
+  }                                                                                     \
+  DY_VM_INLINE ret name##_body params
+#define DY_VM_CLONE_VOID(name, params, args)                                               \
+  DY_VM_INLINE void name##_body params;                                                 \
+  __attribute__((target("avx512f,avx512dq,avx2,fma"))) static void name##_avx512 params { \
+    name##_body args;                                                                   \
+  }                                                                                     \
+  __attribute__((target("avx2,fma"))) static void name##_avx2 params { name##_body args; } \
+  static void name##_base params { name##_body args; }                                  \
+  static void name params {                                                             \
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))        \
+      name##_avx512 args;                                                               \
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))           \
+      name##_avx2 args;                                                                 \
+    else                                                                                \
+      name##_base args;                                                                 \
+  }                                                                                     \
+  DY_VM_INLINE void name##_body params
+#else
+#define DY_VM_INLINE static inline
+#define DY_VM_CLONE_VOID(name, params, args)     \
+  DY_VM_INLINE void name##_body params;          \
+  static void name params { name##_body args; }  \
+  DY_VM_INLINE void name##_body params
+#define DY_VM_CLONE(ret, name, params, args) \
+  DY_VM_INLINE ret name##_body params;       \
+  static ret name params { return name##_body args; } \
+  DY_VM_INLINE ret name##_body params
+#endif
+
+/* sum of x[0..n) over DY_VM_LANES lanes (a fixed order: the same in every clone) */
+DY_VM_INLINE dy_real dy_vm_sum(const dy_real *restrict x, size_t n) {
+  dy_real acc[DY_VM_LANES] = {0};
+  size_t i = 0;
+  for (; i + DY_VM_LANES <= n; i += DY_VM_LANES)
+    for (size_t l = 0; l < DY_VM_LANES; l++) acc[l] += x[i + l];
+  for (size_t l = 0; i + l < n; l++) acc[l] += x[i + l];
+  dy_real s = 0;
+  for (size_t l = 0; l < DY_VM_LANES; l++) s += acc[l];
+  return s;
+}
+
+/* max of x[0..n), n >= 1 (NaN: some NaN or a number; callers check). In
+ * GCC vector extensions: gcc keeps a lane array of maxima in scalars. */
+#if DY_USE_DOUBLE
+typedef int64_t dy_vm_mask __attribute__((vector_size(DY_VM_LANES * 8)));
+#else
+typedef int32_t dy_vm_mask __attribute__((vector_size(DY_VM_LANES * 4)));
+#endif
+typedef dy_real dy_vm_vec __attribute__((vector_size(DY_VM_LANES * sizeof(dy_real))));
+DY_VM_INLINE dy_real dy_vm_max(const dy_real *restrict x, size_t n) {
+  dy_vm_vec mx;
+  for (size_t l = 0; l < DY_VM_LANES; l++) mx[l] = x[0];
+  size_t i = 0;
+  for (; i + DY_VM_LANES <= n; i += DY_VM_LANES) {
+    dy_vm_vec v;
+    memcpy(&v, x + i, sizeof v);
+    dy_vm_mask gt = v > mx;
+    mx = (dy_vm_vec)(((dy_vm_mask)v & gt) | ((dy_vm_mask)mx & ~gt));
+  }
+  dy_real m = mx[0];
+  for (size_t l = 1; l < DY_VM_LANES; l++) m = mx[l] > m ? mx[l] : m;
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+/* sum of e^(x[i] - c) over x[0..n), lanes as dy_vm_sum */
+DY_VM_INLINE dy_real dy_vm_sum_exp(const dy_real *restrict x, size_t n, dy_real c) {
+  dy_real acc[DY_VM_LANES] = {0};
+  size_t i = 0;
+  for (; i + DY_VM_LANES <= n; i += DY_VM_LANES)
+    for (size_t l = 0; l < DY_VM_LANES; l++) acc[l] += dy_vexp(x[i + l] - c);
+  for (size_t l = 0; i + l < n; l++) acc[l] += dy_vexp(x[i + l] - c);
+  dy_real s = 0;
+  for (size_t l = 0; l < DY_VM_LANES; l++) s += acc[l];
+  return s;
+}
+
 #endif

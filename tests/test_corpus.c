@@ -730,9 +730,9 @@ START_TEST(synth_stated_ambiguity) {
     acc += m_;                                                      \
     conflicts += k_ > 1;                                            \
   }
-  size_t dummy = 0;
-  MAJ(cnt, (size_t)nw, maj, dummy)
-  MAJ(left, (size_t)nw * ctx, lmaj, dummy)
+  size_t conf1 = 0, conf2 = 0; /* conflicts given the form, and form + left tag */
+  MAJ(cnt, (size_t)nw, maj, conf1)
+  MAJ(left, (size_t)nw * ctx, lmaj, conf2)
   MAJ(both, (size_t)nw * ctx * ctx, bmaj, bconf)
   double n = (double)c->ntok;
   printf("synth defaults, 10000 sentences: %zu tokens, ambiguous %.4f, majority %.4f, "
@@ -741,6 +741,8 @@ START_TEST(synth_stated_ambiguity) {
   ck_assert(amb / n > 0.28 && amb / n < 0.32);       /* stated: 30% */
   ck_assert(maj / n > 0.895 && maj / n < 0.915);     /* stated: 90.5% */
   ck_assert(lmaj / n > 0.93 && lmaj / n < 0.95);     /* stated: 94.0% */
+  ck_assert_uint_eq(conf1, o.n_nv + o.n_an);         /* the ambiguous forms, as stated */
+  ck_assert_uint_gt(conf2, 0);                       /* the left tag does not decide them all */
   ck_assert_uint_eq(bconf, 0);                       /* (form, left, right) decides the tag */
   ck_assert_uint_eq(bmaj, c->ntok);
   free(cnt);

@@ -18,6 +18,16 @@ static dy_expr b_avg3(const dy_expr *x, void *c) { (void)c; return dy_average(x,
 static dy_expr b_matmul(const dy_expr *x, void *c) { (void)c; return dy_matmul(x[0], x[1]); }
 static dy_expr b_affine(const dy_expr *x, void *c) { (void)c; return dy_affine(x[0], x[1], x[2]); }
 static dy_expr b_affine2(const dy_expr *x, void *c) { (void)c; return dy_affine_n(x, 5); }
+/* The same product twice: the later node's backward meets fresh (uninitialised)
+ * argument gradients and writes them (DY_OP_BWD_ASSIGN), the earlier one adds. */
+static dy_expr b_matmul_twice(const dy_expr *x, void *c) {
+  (void)c;
+  return dy_add(dy_matmul(x[0], x[1]), dy_matmul(x[0], x[1]));
+}
+static dy_expr b_affine_twice(const dy_expr *x, void *c) {
+  (void)c;
+  return dy_add(dy_affine(x[0], x[1], x[2]), dy_affine(x[0], x[1], x[2]));
+}
 static dy_expr b_transpose(const dy_expr *x, void *c) { (void)c; return dy_transpose(x[0]); }
 static dy_expr b_dot(const dy_expr *x, void *c) { (void)c; return dy_dot(x[0], x[1]); }
 static dy_expr b_sum_elems(const dy_expr *x, void *c) { (void)c; return dy_sum_elems(x[0]); }
@@ -87,6 +97,7 @@ START_TEST(grad_matmul) {
   for (int s = 0; s < 6; s++) {
     t_case c = t_case_of(2, sh[s]);
     for (uint64_t seed = 1; seed <= 3; seed++) t_gradcheck("matmul", b_matmul, NULL, &c, seed + s * 10);
+    t_gradcheck("matmul twice", b_matmul_twice, NULL, &c, 100 + s);
   }
 }
 END_TEST
@@ -101,6 +112,7 @@ START_TEST(grad_affine) {
   for (int s = 0; s < 4; s++) {
     t_case c = t_case_of(3, sh[s]);
     for (uint64_t seed = 1; seed <= 3; seed++) t_gradcheck("affine", b_affine, NULL, &c, seed + s * 10);
+    t_gradcheck("affine twice", b_affine_twice, NULL, &c, 100 + s);
   }
   dy_dim sh2[][5] = {
       {dy_d1(3), dy_d2(3, 4), dy_d1(4), dy_d2(3, 2), dy_d1(2)},

@@ -53,6 +53,50 @@ START_TEST(grad_pick_neg_log_softmax) {
 }
 END_TEST
 
+/* pick_neg_log_softmax writes a fresh argument gradient (DY_OP_BWD_ASSIGN)
+ * instead of adding to a zero-filled one: its contribution must come out
+ * right whether it is the first, a later one, or both (the argument shared
+ * with other ops in either order, and with a second pick), and over lengths
+ * that run the vector loops and their tails (16 lanes). */
+static dy_expr b_pnls_first(const dy_expr *x, void *c) { /* pnls contributes last (added) */
+  const uint32_t *ix = c;
+  dy_expr p = dy_pick_neg_log_softmax(x[0], ix[0]);
+  return dy_add(p, dy_sum_elems(dy_cmult(x[0], x[0])));
+}
+static dy_expr b_pnls_last(const dy_expr *x, void *c) { /* pnls contributes first (assigned) */
+  const uint32_t *ix = c;
+  dy_expr q = dy_sum_elems(dy_cmult(x[0], x[0]));
+  return dy_add(q, dy_pick_neg_log_softmax(x[0], ix[0]));
+}
+static dy_expr b_pnls_twice(const dy_expr *x, void *c) { /* assigned, then added */
+  const uint32_t *ix = c;
+  return dy_add(dy_pick_neg_log_softmax(x[0], ix[0]), dy_pick_neg_log_softmax(x[0], ix[1]));
+}
+static dy_expr b_pnls_batch_long(const dy_expr *x, void *c) {
+  return dy_pick_neg_log_softmax_batch(x[0], c);
+}
+
+START_TEST(grad_pick_neg_log_softmax_fresh) {
+  uint32_t lens[] = {1, 15, 16, 17, 37, 100};
+  for (size_t s = 0; s < sizeof lens / sizeof lens[0]; s++) {
+    uint32_t n = lens[s], ix[2] = {n / 2, n - 1};
+    dy_dim d = dy_d1(n);
+    t_case c = t_case_of(1, &d);
+    c.lo = -3;
+    c.hi = 3;
+    t_gradcheck("pnls, then another op", b_pnls_first, ix, &c, 100 + s);
+    t_gradcheck("another op, then pnls", b_pnls_last, ix, &c, 200 + s);
+    t_gradcheck("pnls twice", b_pnls_twice, ix, &c, 300 + s);
+    uint32_t bix[3] = {0, n - 1, n / 3};
+    dy_dim db = dy_batch(dy_d1(n), 3);
+    t_case cb = t_case_of(1, &db);
+    cb.lo = -3;
+    cb.hi = 3;
+    t_gradcheck("pnls batch", b_pnls_batch_long, bix, &cb, 400 + s);
+  }
+}
+END_TEST
+
 /* ---------------------------------------------------------- forward values */
 
 static void ck_vals(const char *what, const dy_real *v, const double *want, int n, double tol) {
@@ -205,6 +249,7 @@ int main(void) {
   tcase_add_test(t, index_errors);
   tcase_add_test(t, grad_softmax_log_softmax_logsumexp);
   tcase_add_test(t, grad_pick_neg_log_softmax);
+  tcase_add_test(t, grad_pick_neg_log_softmax_fresh);
   suite_add_tcase(s, t);
   return t_run(s);
 }

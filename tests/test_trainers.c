@@ -1,6 +1,7 @@
 /* Trainers: one step lowers an objective, hand-computed Adam/RMSProp/AMSGrad
  * steps, clipping, weight decay, schedules, NaN handling, sparse semantics,
  * growth of the model after the first update, XOR with every trainer. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -502,6 +503,165 @@ START_TEST(xor_every_trainer) {
 }
 END_TEST
 
+/* ---------------------------------------------- data-parallel gradient sets
+ * A toy tagger (lookup E, W, b) trained on pairs of "sentences": (A) one after
+ * the other into the model, (B) each into its own gradient set in one thread,
+ * (C) the two sets filled by two threads at once, twice. All four must give
+ * bitwise the same parameters (the merge adds in a fixed order), with Adam and
+ * clipping, dy_lookup_expr and dy_lookup_batch. */
+enum { PV = 23, PE = 6, PT = 4, PLEN = 5, PSTEPS = 6 };
+
+typedef struct { dy_model *m; dy_lookup *E; dy_param *W, *b; dy_trainer *t; } ptoy;
+
+static void ptoy_make(ptoy *p) {
+  p->m = dy_model_new(11);
+  p->E = dy_model_add_lookup(p->m, "E", PV, dy_d1(PE), dy_init_glorot());
+  p->W = dy_model_add_param(p->m, "W", dy_d2(PT, PE), dy_init_glorot());
+  p->b = dy_model_add_param(p->m, "b", dy_d1(PT), dy_init_const(0.1));
+  p->t = dy_adam_new(p->m, 0.05, -1, -1, -1);
+  dy_trainer_set_clip(p->t, 0.5); /* small: clipping is active */
+}
+
+static void ptoy_free(ptoy *p) {
+  dy_trainer_free(p->t);
+  dy_model_free(p->m);
+}
+
+/* the words and tags of sentence k at step s */
+static void psent(int s, int k, uint32_t *w, uint32_t *tg) {
+  for (int i = 0; i < PLEN; i++) {
+    w[i] = (uint32_t)((s * 7 + k * 5 + i * 3 + (s * k + i) % 4) % PV);
+    tg[i] = (uint32_t)((w[i] + (uint32_t)k) % PT);
+  }
+}
+
+/* forward and backward of sentence k of step s in g (renewed) */
+static void ploss(ptoy *p, dy_graph *g, int s, int k) {
+  uint32_t w[PLEN], tg[PLEN];
+  psent(s, k, w, tg);
+  dy_graph_renew(g);
+  dy_expr W = dy_param_expr(g, p->W), b = dy_param_expr(g, p->b), terms[PLEN + 1];
+  for (int i = 0; i < PLEN; i++)
+    terms[i] = dy_pick_neg_log_softmax(dy_affine(b, W, dy_tanh(dy_lookup_expr(g, p->E, w[i]))), tg[i]);
+  /* a batched lookup of the same words as well */
+  terms[PLEN] = dy_sum_batches(dy_pick_neg_log_softmax_batch(dy_affine(b, W, dy_lookup_batch(g, p->E, w, PLEN)), tg));
+  dy_expr L = dy_sum(terms, PLEN + 1);
+  ck_assert_msg(dy_backward(L) == DY_OK, "%s", dy_graph_error(g));
+}
+
+typedef struct { ptoy *p; dy_graph *g; int s, k; } pjob;
+static void *pjob_run(void *a) {
+  pjob *j = a;
+  ploss(j->p, j->g, j->s, j->k);
+  return NULL;
+}
+
+/* values after PSTEPS steps: mode 0 sequential into the model, 1 sets in one
+ * thread, 2 sets in two threads, 3 two threads, the first on the model */
+static void prun(int mode, dy_real *out) {
+  ptoy p;
+  ptoy_make(&p);
+  dy_graph *g[2] = {dy_graph_new(), dy_graph_new()};
+  dy_grad_set *gs[2] = {dy_grad_set_new(p.m), dy_grad_set_new(p.m)};
+  ck_assert(gs[0] && gs[1]);
+  if (mode) {
+    if (mode != 3) dy_graph_set_grads(g[0], gs[0]);
+    dy_graph_set_grads(g[1], gs[1]);
+  }
+  for (int s = 0; s < PSTEPS; s++) {
+    if (mode == 0) {
+      ploss(&p, g[0], s, 0);
+      ploss(&p, g[0], s, 1);
+      ck_assert_int_eq(dy_trainer_update(p.t), DY_OK);
+      continue;
+    }
+    if (mode == 1) {
+      ploss(&p, g[0], s, 0);
+      ploss(&p, g[1], s, 1);
+    } else {
+      pjob j[2] = {{&p, g[0], s, 0}, {&p, g[1], s, 1}};
+      pthread_t th;
+      ck_assert_int_eq(pthread_create(&th, NULL, pjob_run, &j[1]), 0);
+      pjob_run(&j[0]);
+      pthread_join(th, NULL);
+    }
+    /* the model's own gradients are untouched by graphs on sets */
+    if (mode != 3) {
+      for (uint32_t i = 0; i < PT * PE; i++) ck_assert(dy_param_grads(p.W)[i] == 0);
+      ck_assert_int_eq(dy_lookup_num_touched(p.E), 0);
+      ck_assert_int_eq(dy_trainer_update_sets(p.t, gs, 2), DY_OK);
+    } else {
+      ck_assert_int_eq(dy_trainer_update_sets(p.t, gs + 1, 1), DY_OK);
+    }
+  }
+  size_t n = dy_model_size(p.m);
+  memcpy(out, dy_lookup_row(p.E, 0), PV * PE * sizeof(dy_real));
+  memcpy(out + PV * PE, dy_param_values(p.W), (n - PV * PE) * sizeof(dy_real));
+  dy_grad_set_free(gs[0]);
+  dy_grad_set_free(gs[1]);
+  dy_graph_free(g[0]);
+  dy_graph_free(g[1]);
+  ptoy_free(&p);
+}
+
+START_TEST(grad_sets_deterministic) {
+  enum { N = PV * PE + PT * PE + PT };
+  dy_real a[N], b[N], c1[N], c2[N], d[N];
+  prun(0, a);
+  prun(1, b);
+  prun(2, c1);
+  prun(2, c2);
+  prun(3, d);
+  ck_assert_msg(memcmp(b, d, sizeof a) == 0, "the first thread on the model differs from sets");
+  /* bitwise: the same sets in one or two threads, on every run */
+  ck_assert_msg(memcmp(b, c1, sizeof a) == 0, "sets in two threads differ from sets in one thread");
+  ck_assert_msg(memcmp(c1, c2, sizeof a) == 0, "two threaded runs differ");
+  /* up to rounding (a set sums its own contributions first): sequential training */
+  for (int i = 0; i < N; i++) ck_close(a[i], b[i], 1e-4);
+  /* and training moved the parameters */
+  ptoy p;
+  ptoy_make(&p);
+  ck_assert(memcmp(dy_param_values(p.W), a + PV * PE, PT * PE * sizeof(dy_real)) != 0);
+  ptoy_free(&p);
+}
+END_TEST
+
+START_TEST(grad_sets_errors) {
+  ptoy p, q;
+  ptoy_make(&p);
+  ptoy_make(&q);
+  dy_grad_set *s = dy_grad_set_new(p.m), *sq = dy_grad_set_new(q.m);
+  ck_assert(s && sq);
+  /* a set of another model */
+  ck_assert_int_eq(dy_trainer_update_sets(p.t, &sq, 1), DY_EARG);
+  ck_assert_ptr_nonnull(strstr(dy_model_error(p.m), "another model"));
+  dy_graph *g = dy_graph_new();
+  dy_graph_set_grads(g, sq);
+  ck_assert(!dy_expr_valid(dy_param_expr(g, p.W)));
+  ck_assert_ptr_nonnull(strstr(dy_graph_error(g), "another model"));
+  /* a set older than the model */
+  dy_graph_renew(g);
+  dy_graph_set_grads(g, s);
+  ck_assert_ptr_nonnull(dy_model_add_param(p.m, "late", dy_d1(3), dy_init_const(0)));
+  ck_assert(!dy_expr_valid(dy_param_expr(g, p.W)));
+  ck_assert_ptr_nonnull(strstr(dy_graph_error(g), "make a new one"));
+  dy_graph_renew(g);
+  uint32_t r = 1;
+  ck_assert(!dy_expr_valid(dy_lookup_batch(g, p.E, &r, 1)));
+  ck_assert_int_eq(dy_trainer_update_sets(p.t, &s, 1), DY_EARG);
+  ck_assert_ptr_nonnull(strstr(dy_model_error(p.m), "older than the model"));
+  /* detached: the model again */
+  dy_graph_renew(g);
+  dy_graph_set_grads(g, NULL);
+  ck_assert(dy_expr_valid(dy_param_expr(g, p.W)));
+  dy_graph_free(g);
+  dy_grad_set_free(s);
+  dy_grad_set_free(sq);
+  ptoy_free(&p);
+  ptoy_free(&q);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trainers");
   TCase *tc = tcase_create("trainers");
@@ -519,6 +679,8 @@ int main(void) {
   tcase_add_test(tc, model_grows_after_update);
   tcase_add_test(tc, tanh_op_gradient);
   tcase_add_test(tc, xor_every_trainer);
+  tcase_add_test(tc, grad_sets_deterministic);
+  tcase_add_test(tc, grad_sets_errors);
   suite_add_tcase(s, tc);
   return t_run(s);
 }
