@@ -18,7 +18,8 @@
  * dy_vocab_threshold, for rare ones). Word dropout (opts.word_dropout) maps a
  * training token to UNK with that probability, drawn from the graph's RNG, in
  * training mode only; it is what trains the UNK row when every training word
- * has its own row.
+ * has its own row; opts.word_dropout_alpha drops rare words more often than
+ * frequent ones.
  *
  * Fast path: one lookup node per word, the RNN's input products for a whole
  * sentence as one matrix product (dy_rnn_set_precompute), fused cells, the
@@ -77,6 +78,12 @@ typedef struct dy_tagger_opts {
   uint32_t char_emb;      /* 20 */
   uint32_t char_hidden;   /* char BiLSTM per direction, 64 */
   dy_real word_dropout;   /* probability of replacing a training word by UNK, 0 */
+  dy_real word_dropout_alpha; /* frequency-aware word dropout (Kiperwasser and
+                               * Goldberg 2016): a training word seen c times
+                               * becomes UNK with probability alpha / (alpha + c);
+                               * needs dy_tagger_set_word_counts; 0 = off */
+  dy_real dropout;        /* variational dropout on the word RNN's inputs and
+                           * recurrent states (dy_rnn_set_dropout), 0 */
   dy_tagger_init init;    /* DY_TAGGER_INIT_TORCH */
   const char *name;       /* parameter sub-collection, "tagger" */
 } dy_tagger_opts;
@@ -93,6 +100,9 @@ typedef struct dy_tagger dy_tagger;
 dy_tagger *dy_tagger_new(dy_model *m, const dy_tagger_opts *o, uint32_t nwords, uint32_t ntags);
 /* Frees the tagger (its parameters stay in the model). NULL is allowed. */
 void dy_tagger_free(dy_tagger *t);
+/* Copies the training counts of the words (dy_vocab_count of ids
+ * 0..nwords-1) for frequency-aware word dropout. DY_EARG when the sizes differ. */
+dy_status dy_tagger_set_word_counts(dy_tagger *t, const dy_vocab *words);
 /* 1 (default): the char BiLSTM reads all words of a sentence that have the
  * same byte length as one batch; 0: word by word. Same values (up to float
  * summation order). */

@@ -24,6 +24,7 @@ struct dy_tagger {
   dy_param *H, *bh;   /* H: (mlp, out), bh: {mlp} */
   dy_param *O, *bo;   /* O: (ntags, mlp), bo: {ntags} */
   int char_batch;     /* 1: words of equal byte length share one char-LSTM batch */
+  uint64_t *wthr;     /* per word: UNK when a 64-bit draw is below it (alpha dropout) */
 };
 
 dy_tagger_opts dy_tagger_defaults(void) {
@@ -94,6 +95,8 @@ static int opts_ok(const dy_tagger_opts *o) {
   if (!o->emb || !o->hidden || !o->mlp) return 0;
   if (o->chars && (!o->char_emb || !o->char_hidden)) return 0;
   if (!(o->word_dropout >= 0 && o->word_dropout < 1)) return 0;
+  if (!(o->word_dropout_alpha >= 0 && o->word_dropout_alpha < 1e30)) return 0;
+  if (!(o->dropout >= 0 && o->dropout < 1)) return 0;
   if (o->init != DY_TAGGER_INIT_TORCH && o->init != DY_TAGGER_INIT_GLOROT) return 0;
   return 1;
 }
@@ -136,6 +139,9 @@ dy_tagger *dy_tagger_new(dy_model *m, const dy_tagger_opts *o, uint32_t nwords, 
       out = o->hidden;
     }
   }
+  if (ok && o->dropout > 0)
+    ok = (t->bi ? dy_birnn_set_dropout(t->bi, o->dropout, o->dropout)
+                : dy_rnn_set_dropout(t->uni, o->dropout, o->dropout)) == DY_OK;
   if (ok) {
     double k1 = 1.0 / sqrt((double)out), k2 = 1.0 / sqrt((double)o->mlp);
     dy_init wH = torch ? dy_init_uniform(-k1, k1) : dy_init_glorot();
@@ -170,7 +176,26 @@ void dy_tagger_free(dy_tagger *t) {
   dy_birnn_free(t->cbi);
   dy_birnn_free(t->bi);
   dy_rnn_free(t->uni);
+  free(t->wthr);
   free(t);
+}
+
+/* A 64-bit threshold for probability p in [0, 1]. */
+static uint64_t prob_thr(double p) {
+  if (!(p > 0)) return 0;
+  if (p >= 1) return UINT64_MAX;
+  return (uint64_t)(p * 18446744073709551616.0);
+}
+
+dy_status dy_tagger_set_word_counts(dy_tagger *t, const dy_vocab *words) {
+  if (!t || !words || dy_vocab_size(words) != t->nwords) return DY_EARG;
+  if (!t->wthr && !(t->wthr = malloc((size_t)t->nwords * sizeof *t->wthr))) return DY_ENOMEM;
+  double a = t->o.word_dropout_alpha;
+  for (uint32_t w = 0; w < t->nwords; w++) {
+    double c = (double)dy_vocab_count(words, w);
+    t->wthr[w] = w == DY_TAGGER_UNK ? 0 : prob_thr(a > 0 ? a / (a + c) : 0);
+  }
+  return DY_OK;
 }
 
 void dy_tagger_set_char_batch(dy_tagger *t, int on) {
@@ -294,8 +319,13 @@ static dy_expr encode(dy_tagger *t, dy_graph *g, const dy_tagger_sent *s) {
   if (!xs) return bad(g);
   int train = dy_graph_train(g);
   double p = t->o.word_dropout;
-  uint64_t thr = (uint64_t)(p * 18446744073709551616.0);
-  if (p >= 1) thr = UINT64_MAX;
+  uint64_t thr = prob_thr(p);
+  int alpha = train && t->o.word_dropout_alpha > 0;
+  if (alpha && !t->wthr) {
+    dy_fail(g, DY_EARG, "dy_tagger '%s': word_dropout_alpha needs the word counts (dy_tagger_set_word_counts)",
+            t->name);
+    return bad(g);
+  }
   dy_expr *cv = NULL;
   if (t->o.chars) {
     cv = dy_graph_data(g, (size_t)n * sizeof(dy_expr));
@@ -306,6 +336,7 @@ static dy_expr encode(dy_tagger *t, dy_graph *g, const dy_tagger_sent *s) {
   for (uint32_t i = 0; i < n; i++) {
     uint32_t w = s->words[i];
     if (train && p > 0 && dy_graph_rand(g) < thr) w = DY_TAGGER_UNK;
+    if (alpha && t->wthr[w] && dy_graph_rand(g) < t->wthr[w]) w = DY_TAGGER_UNK;
     dy_expr e = dy_lookup_expr(g, t->E, w);
     if (t->o.chars) {
       dy_expr parts[2] = {e, cv[i]};
@@ -545,10 +576,11 @@ dy_status dy_tagger_save(const dy_tagger *t, const dy_vocab *words, const dy_voc
   }
   const dy_tagger_opts *o = &t->o;
   fprintf(f, "dync-tagger 1\nname %s\nrnn %s\nbidirectional %d\nlayers %u\nemb %u\nhidden %u\nmlp %u\n"
-             "chars %d\nchar_emb %u\nchar_hidden %u\nword_dropout %.17g\ninit %s\nwords %u\ntags %u\n",
+             "chars %d\nchar_emb %u\nchar_hidden %u\nword_dropout %.17g\nword_dropout_alpha %.17g\ndropout %.17g\ninit %s\n"
+             "words %u\ntags %u\n",
           t->name, kind_name(o->rnn), o->bidirectional ? 1 : 0, (unsigned)o->layers, (unsigned)o->emb,
           (unsigned)o->hidden, (unsigned)o->mlp, o->chars ? 1 : 0, (unsigned)o->char_emb,
-          (unsigned)o->char_hidden, (double)o->word_dropout, o->init == DY_TAGGER_INIT_TORCH ? "torch" : "glorot",
+          (unsigned)o->char_hidden, (double)o->word_dropout, (double)o->word_dropout_alpha, (double)o->dropout, o->init == DY_TAGGER_INIT_TORCH ? "torch" : "glorot",
           (unsigned)t->nwords, (unsigned)t->ntags);
   if (fclose(f) != 0) {
     set_err(err, n, "%s: %s", po, strerror(errno));
@@ -607,9 +639,14 @@ static int read_opts(const char *po, dy_tagger_opts *o, char *name, size_t nname
       if (!strcmp(val, "torch")) o->init = DY_TAGGER_INIT_TORCH;
       else if (!strcmp(val, "glorot")) o->init = DY_TAGGER_INIT_GLOROT;
       else num = 0;
-    } else if (!strcmp(key, "word_dropout")) {
-      o->word_dropout = (dy_real)strtod(val, &end);
+    } else if (!strcmp(key, "dropout")) {
+      o->dropout = (dy_real)strtod(val, &end);
       num = end && *end == 0;
+    } else if (!strcmp(key, "word_dropout") || !strcmp(key, "word_dropout_alpha")) {
+      dy_real v = (dy_real)strtod(val, &end);
+      num = end && *end == 0;
+      if (key[12]) o->word_dropout_alpha = v;
+      else o->word_dropout = v;
     } else if (num) {
       if (!strcmp(key, "bidirectional")) o->bidirectional = (int)u;
       else if (!strcmp(key, "layers")) o->layers = (uint32_t)u;

@@ -33,6 +33,8 @@ static void usage(FILE *f) {
           "  --upos | --xpos       tag column [upos]\n"
           "  --min-count K         words seen fewer than K times in training map to UNK [1]\n"
           "  --word-dropout P      replace training words by UNK with probability P [0]\n"
+          "  --word-dropout-alpha A  a word seen c times becomes UNK with probability A/(A+c) [0]\n"
+          "  --dropout P           variational dropout on the RNN's inputs and states [0]\n"
           "  --init torch|glorot   initialisation [torch]\n"
           "  --quiet               no progress output\n");
 }
@@ -147,6 +149,16 @@ static int cmd_train(int argc, char **argv) {
       if (!parse_d(a, v, &d) || d < 0 || d >= 1) return die("--word-dropout wants a probability in [0, 1)"), 2;
       o.word_dropout = (dy_real)d;
     }
+    else if (!strcmp(a, "--dropout")) {
+      NEED_ARG();
+      if (!parse_d(a, v, &d) || d < 0 || d >= 1) return die("--dropout wants a probability in [0, 1)"), 2;
+      o.dropout = (dy_real)d;
+    }
+    else if (!strcmp(a, "--word-dropout-alpha")) {
+      NEED_ARG();
+      if (!parse_d(a, v, &d) || d < 0 || d > 1e6) return die("--word-dropout-alpha wants a number in [0, 1e6]"), 2;
+      o.word_dropout_alpha = (dy_real)d;
+    }
     else if (!strcmp(a, "--init")) {
       NEED_ARG();
       if (!strcmp(v, "torch")) o.init = DY_TAGGER_INIT_TORCH;
@@ -198,6 +210,7 @@ static int cmd_train(int argc, char **argv) {
     die(err);
     goto out;
   }
+  if (o.word_dropout_alpha > 0 && dy_tagger_set_word_counts(t, W) != DY_OK) { die("out of memory"); goto out; }
   if (!(tr = make_trainer(m, trainer_name, lr))) {
     fprintf(stderr, "dync-tagger: unknown --trainer '%s' (sgd, momentum, adagrad, rmsprop, adam)\n", trainer_name);
     rc = 2;

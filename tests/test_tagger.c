@@ -297,6 +297,64 @@ START_TEST(word_dropout_maps_to_unk) {
 }
 END_TEST
 
+START_TEST(frequency_word_dropout) {
+  /* alpha / (alpha + count): a huge alpha drops every word, rare or not; a
+   * tiny alpha keeps a word seen 10^6 times; UNK itself is never "dropped" */
+  const uint32_t words[3] = {1, 2, 3}, unk[3] = {0, 0, 0}, tags[3] = {0, 1, 0};
+  dy_vocab *V = dy_vocab_new("<unk>");
+  const char *f[3] = {"rare", "common", "mid"};
+  for (int k = 0; k < 3; k++) dy_vocab_add(V, f[k], strlen(f[k]));
+  for (int k = 0; k < 1000; k++) dy_vocab_add(V, "common", 6);
+  dy_model *m = dy_model_new(2);
+  dy_tagger_opts o = small_opts(DY_LSTM, 1);
+  o.word_dropout_alpha = (dy_real)1e12;
+  dy_tagger *t = dy_tagger_new(m, &o, 4, 2);
+  ck_assert_ptr_nonnull(t);
+  dy_graph *g = dy_graph_new();
+  dy_tagger_sent s = {3, words, tags, NULL}, su = {3, unk, tags, NULL};
+  /* no counts yet: a clear error in training mode */
+  ck_assert(!dy_expr_valid(dy_tagger_loss(t, g, &s)));
+  ck_assert_ptr_nonnull(strstr(dy_graph_error(g), "dy_tagger_set_word_counts"));
+  ck_assert_int_eq(dy_tagger_set_word_counts(t, V), DY_OK);
+  dy_graph_renew(g);
+  dy_real l_train = dy_scalar(dy_tagger_loss(t, g, &s));
+  dy_graph_renew(g);
+  dy_real l_unk = dy_scalar(dy_tagger_loss(t, g, &su));
+  ck_close(l_train, l_unk, 1e-6);
+  /* a vocabulary of another size is refused */
+  dy_vocab *V2 = dy_vocab_new("<unk>");
+  ck_assert_int_eq(dy_tagger_set_word_counts(t, V2), DY_EARG);
+  dy_vocab_free(V2);
+  dy_tagger_free(t);
+  /* tiny alpha: "common" (1001 times) is never dropped in 200 draws, "rare"
+   * (once) is dropped about alpha / (alpha + 1) = 1/2 of the time */
+  o.word_dropout_alpha = 1;
+  o.name = "t2";
+  t = dy_tagger_new(m, &o, 4, 2);
+  ck_assert_int_eq(dy_tagger_set_word_counts(t, V), DY_OK);
+  dy_lookup *E = dy_model_find_lookup(m, "t2/E");
+  int rare_dropped = 0, common_dropped = 0;
+  const uint32_t one_rare[1] = {1}, one_common[1] = {2}, tag0[1] = {0};
+  for (int k = 0; k < 200; k++) {
+    dy_tagger_sent a = {1, one_rare, tag0, NULL}, b = {1, one_common, tag0, NULL};
+    dy_graph_renew(g);
+    ck_assert_int_eq(dy_backward(dy_tagger_loss(t, g, &a)), DY_OK);
+    rare_dropped += dy_lookup_touched(E)[0] == DY_TAGGER_UNK;
+    dy_model_zero_grads(m);
+    dy_graph_renew(g);
+    ck_assert_int_eq(dy_backward(dy_tagger_loss(t, g, &b)), DY_OK);
+    common_dropped += dy_lookup_touched(E)[0] == DY_TAGGER_UNK;
+    dy_model_zero_grads(m);
+  }
+  ck_assert_msg(rare_dropped > 70 && rare_dropped < 130, "rare word dropped %d / 200", rare_dropped);
+  ck_assert_msg(common_dropped < 5, "common word dropped %d / 200", common_dropped);
+  dy_graph_free(g);
+  dy_tagger_free(t);
+  dy_model_free(m);
+  dy_vocab_free(V);
+}
+END_TEST
+
 START_TEST(torch_init_ranges) {
   dy_model *m = dy_model_new(9);
   dy_tagger_opts o = dy_tagger_defaults();
@@ -391,6 +449,9 @@ START_TEST(empty_unknown_and_bad_sentences) {
   dy_tagger_opts bad = o;
   bad.word_dropout = 1;
   ck_assert_ptr_null(dy_tagger_new(m, &bad, 10, 4));
+  bad = o;
+  bad.dropout = -0.5;
+  ck_assert_ptr_null(dy_tagger_new(m, &bad, 10, 4));
   ck_assert_ptr_null(dy_tagger_new(m, &o, 0, 4));
   ck_assert_ptr_null(dy_tagger_new(m, &o, 10, 0));
   /* the same name twice in one model: refused by the model */
@@ -423,7 +484,18 @@ START_TEST(save_load_same_predictions) {
   o.char_emb = 5;
   o.char_hidden = 6;
   o.name = "pos";
-  dy_tagger *t = train_tagger(m, &o, &d, 1);
+  o.word_dropout_alpha = (dy_real)0.25;
+  o.dropout = (dy_real)0.3;
+  dy_tagger *t = dy_tagger_new(m, &o, dy_vocab_size(d.W), dy_vocab_size(d.T));
+  ck_assert_ptr_nonnull(t);
+  ck_assert_int_eq(dy_tagger_set_word_counts(t, d.W), DY_OK);
+  {
+    dy_trainer *tr = dy_sgd_new(m, (dy_real)0.1);
+    dy_graph *g1 = dy_graph_new();
+    ck_assert_int_eq(dy_tagger_train_epoch(t, g1, tr, d.train, NULL, NULL, NULL, NULL), DY_OK);
+    dy_graph_free(g1);
+    dy_trainer_free(tr);
+  }
   char dir[] = "/tmp/dy_test_tagger_XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
   char path[256], err[1024];
@@ -436,6 +508,8 @@ START_TEST(save_load_same_predictions) {
   ck_assert_str_eq(dy_tagger_get_opts(t2)->name, "pos");
   ck_assert_int_eq(dy_tagger_get_opts(t2)->chars, 1);
   ck_assert_uint_eq(dy_tagger_get_opts(t2)->char_hidden, 6);
+  ck_close(dy_tagger_get_opts(t2)->word_dropout_alpha, 0.25, 0);
+  ck_close(dy_tagger_get_opts(t2)->dropout, 0.3, 1e-7);
   ck_assert_uint_eq(dy_vocab_size(W2), dy_vocab_size(d.W));
   ck_assert_str_eq(dy_vocab_str(T2, 3), dy_vocab_str(d.T, 3));
   dy_graph *g = dy_graph_new();
@@ -448,15 +522,19 @@ START_TEST(save_load_same_predictions) {
     dy_graph_renew(g);
     ck_assert_int_eq(dy_tagger_predict(t2, g, &s, p2), DY_OK);
     ck_assert_int_eq(memcmp(p1, p2, s.n * sizeof *p1), 0);
-    /* identical scores, not only identical argmaxes */
+    /* identical scores, not only identical argmaxes (test mode: no word dropout) */
+    dy_graph_set_train(g, 0);
     dy_graph_renew(g);
     const dy_real *v1 = dy_forward(dy_tagger_scores(t, g, &s));
+    ck_assert_ptr_nonnull(v1);
     dy_real buf[64 * 6];
     ck_assert_uint_le(s.n * dy_vocab_size(d.T), 64 * 6);
     memcpy(buf, v1, s.n * dy_vocab_size(d.T) * sizeof *buf);
     dy_graph_renew(g);
     const dy_real *v2 = dy_forward(dy_tagger_scores(t2, g, &s));
+    ck_assert_ptr_nonnull(v2);
     ck_assert_int_eq(memcmp(buf, v2, s.n * dy_vocab_size(d.T) * sizeof *buf), 0);
+    dy_graph_set_train(g, 1);
   }
   /* corrupted options file: a clear error naming file and line */
   char po[300];
@@ -497,6 +575,7 @@ static Suite *suite(void) {
   tcase_add_test(q, gradcheck_tiny);
   tcase_add_test(q, char_batch_same_as_word_by_word);
   tcase_add_test(q, word_dropout_maps_to_unk);
+  tcase_add_test(q, frequency_word_dropout);
   tcase_add_test(q, torch_init_ranges);
   tcase_add_test(q, empty_unknown_and_bad_sentences);
   tcase_add_test(q, shuffle_is_a_permutation);
