@@ -20,6 +20,7 @@ extern const bench_task bench_task_tagger;
 extern const bench_task bench_task_rnn_vs_lstm;
 extern const bench_task bench_task_longrange;
 extern const bench_task bench_task_bptt;
+extern const bench_task bench_task_soak;
 
 /* The task table: one row per task. */
 static const bench_task *const tasks[] = {
@@ -31,6 +32,7 @@ static const bench_task *const tasks[] = {
     &bench_task_rnn_vs_lstm,
     &bench_task_longrange,
     &bench_task_bptt,
+    &bench_task_soak,
     NULL,
 };
 
