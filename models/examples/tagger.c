@@ -35,7 +35,11 @@ int main(int argc, char **argv) {
     o.seed = 2, o.nsent = 200;
     dev = train ? dy_synth_tagging(&o, words, tags, err, sizeof err) : NULL;
   }
-  if (!train || !dev) return fprintf(stderr, "%s\n", err), 1;
+  if (!train || !dev || train->ntok == 0) {
+    fprintf(stderr, "%s\n", !train || !dev ? err : "no words to train on");
+    dy_corpus_free(train), dy_corpus_free(dev), dy_vocab_free(words), dy_vocab_free(tags);
+    return 1;
+  }
   uint32_t nw = dy_vocab_size(words), nt = dy_vocab_size(tags);
 
   dy_model *m = dy_model_new(1);  /* embedding 128, BiLSTM 2 x 50, MLP 32 */
