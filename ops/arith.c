@@ -25,6 +25,24 @@ int dy_dim_same_bcast(dy_graph *g, dy_node *n) {
   return 0;
 }
 
+int dy_dim_class_pick(dy_graph *g, dy_node *n) {
+  dy_dim d = dy_arg(g, n, 0)->dim;
+  if (!(d.nd == 1 || (d.nd == 2 && d.d[1] == 1)))
+    return dy_fail_shape(g, n, "argument 0 must be a vector {n} or (n,1) per batch element");
+  for (uint32_t k = 0; k < (n->aux[0].cp ? d.bd : 1u); k++) {
+    uint32_t ix = dy_node_class(n, k);
+    if (ix >= d.d[0]) {
+      if (n->aux[0].cp)
+        return dy_fail_node(g, n, DY_EINDEX, "index %u (of batch element %u) is out of range for size %u",
+                            (unsigned)ix, (unsigned)k, (unsigned)d.d[0]);
+      return dy_fail_node(g, n, DY_EINDEX, "index %u is out of range for size %u", (unsigned)ix,
+                          (unsigned)d.d[0]);
+    }
+  }
+  n->dim = dy_batch(dy_d1(1), d.bd);
+  return 0;
+}
+
 int dy_dim_unary(dy_graph *g, dy_node *n) {
   n->dim = dy_arg(g, n, 0)->dim;
   return 0;

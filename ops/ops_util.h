@@ -22,6 +22,18 @@ static inline uint32_t dy_bcast_batch(uint32_t a, uint32_t b) {
  * or the common batch) and sets n->dim to it; error otherwise. */
 int dy_dim_same_bcast(dy_graph *g, dy_node *n);
 
+/* The class index of batch element k for ops that pick one element per
+ * vector (pick_neg_log_softmax, hinge): aux[0].cp holds one index per batch
+ * element (in graph data), or is NULL and aux[1].u is every element's index. */
+static inline uint32_t dy_node_class(const dy_node *n, uint32_t k) {
+  const uint32_t *ix = n->aux[0].cp;
+  return ix ? ix[k] : (uint32_t)n->aux[1].u;
+}
+
+/* Shape of such an op: argument 0 a vector {n} or (n,1) per batch element,
+ * every index (dy_node_class) < n; sets n->dim = {1} with its batch. */
+int dy_dim_class_pick(dy_graph *g, dy_node *n);
+
 /* Checks n has exactly one argument-like unary shape: n->dim = arg 0 dim. */
 int dy_dim_unary(dy_graph *g, dy_node *n);
 

@@ -232,36 +232,13 @@ dy_expr dy_binary_log_loss(dy_expr a, dy_expr y) { return loss2(&op_binary_log_l
  * aux[0].cp: indices (a's batch size of them, in graph data) or NULL and
  * aux[1].u the one index of every batch element; aux[2].f: margin. */
 
-static inline uint32_t hinge_idx(const dy_node *n, uint32_t k) {
-  const uint32_t *ix = n->aux[0].cp;
-  return ix ? ix[k] : (uint32_t)n->aux[1].u;
-}
-
-static int hinge_dim(dy_graph *g, dy_node *n) {
-  dy_dim d = dy_arg(g, n, 0)->dim;
-  if (!(d.nd == 1 || (d.nd == 2 && d.d[1] == 1)))
-    return dy_fail_shape(g, n, "argument 0 must be a vector {n} or (n,1) per batch element");
-  for (uint32_t k = 0; k < (n->aux[0].cp ? d.bd : 1u); k++) {
-    uint32_t ix = hinge_idx(n, k);
-    if (ix >= d.d[0]) {
-      if (n->aux[0].cp)
-        return dy_fail_node(g, n, DY_EINDEX, "index %u (of batch element %u) is out of range for size %u",
-                            (unsigned)ix, (unsigned)k, (unsigned)d.d[0]);
-      return dy_fail_node(g, n, DY_EINDEX, "index %u is out of range for size %u", (unsigned)ix,
-                          (unsigned)d.d[0]);
-    }
-  }
-  n->dim = dy_batch(dy_d1(1), d.bd);
-  return 0;
-}
-
 static void hinge_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0);
   size_t r = a->dim.d[0];
   dy_real margin = (dy_real)n->aux[2].f;
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict x = a->val + k * r;
-    uint32_t ix = hinge_idx(n, k);
+    uint32_t ix = dy_node_class(n, k);
     dy_real base = margin - x[ix], s = 0, tix = x[ix] + base;
     for (size_t j = 0; j < r; j++) {
       dy_real t = x[j] + base;
@@ -279,7 +256,7 @@ static void hinge_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict x = a->val + k * r;
     dy_real *restrict dx = a->grad + k * r, d = n->grad[k], cnt = 0;
-    uint32_t ix = hinge_idx(n, k);
+    uint32_t ix = dy_node_class(n, k);
     dy_real base = margin - x[ix];
     for (size_t j = 0; j < r; j++) {
       dy_real on = (dy_real)(x[j] + base > 0);
@@ -292,7 +269,7 @@ static void hinge_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   }
 }
 
-static const dy_op op_hinge = {"hinge", 1, 0, hinge_dim, hinge_fwd, hinge_bwd};
+static const dy_op op_hinge = {"hinge", 1, 0, dy_dim_class_pick, hinge_fwd, hinge_bwd};
 
 dy_expr dy_hinge(dy_expr a, uint32_t idx, dy_real margin) {
   dy_aux aux[DY_NAUX] = {{.cp = NULL}, {.u = idx}, {.f = margin}};

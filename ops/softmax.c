@@ -66,9 +66,6 @@ static void col_logsumexp(const dy_real *restrict x, size_t r, size_t c, dy_real
   for (size_t j = 0; j < c; j++) lse[j] += DY_LOG(s[j]);
 }
 
-/* A per-batch column vector: {n} or (n,1). */
-static int is_vector(dy_dim d) { return d.nd == 1 || (d.nd == 2 && d.d[1] == 1); }
-
 /* =============================================================== softmax */
 /* y[:,j] = exp(x[:,j] - max) / sum exp(x[:,j] - max) */
 
@@ -200,29 +197,6 @@ dy_expr dy_logsumexp(dy_expr a) { return dy_apply(&op_logsumexp, &a, 1, NULL); }
  * aux[0].cp: the indices (a's batch size of them, in graph data), or NULL and
  * aux[1].u: the one index every batch element uses. */
 
-static inline uint32_t pick_idx(const dy_node *n, uint32_t k) {
-  const uint32_t *ix = n->aux[0].cp;
-  return ix ? ix[k] : (uint32_t)n->aux[1].u;
-}
-
-static int pnls_dim(dy_graph *g, dy_node *n) {
-  dy_dim d = dy_arg(g, n, 0)->dim;
-  if (!is_vector(d))
-    return dy_fail_shape(g, n, "argument 0 must be a vector {n} or (n,1) per batch element");
-  for (uint32_t k = 0; k < (n->aux[0].cp ? d.bd : 1u); k++) {
-    uint32_t ix = pick_idx(n, k);
-    if (ix >= d.d[0]) {
-      if (n->aux[0].cp)
-        return dy_fail_node(g, n, DY_EINDEX, "index %u (of batch element %u) is out of range for size %u",
-                            (unsigned)ix, (unsigned)k, (unsigned)d.d[0]);
-      return dy_fail_node(g, n, DY_EINDEX, "index %u is out of range for size %u", (unsigned)ix,
-                          (unsigned)d.d[0]);
-    }
-  }
-  n->dim = dy_batch(dy_d1(1), d.bd);
-  return 0;
-}
-
 /* log sum_i e^(x_i) over x[0..r): two passes (max, then the sum of the
  * exponentials, nothing stored) */
 DY_VM_CLONE(dy_real, row_logsumexp, (const dy_real *restrict x, size_t r), (x, r)) {
@@ -245,7 +219,7 @@ static void pnls_fwd(dy_graph *g, dy_node *n) {
   size_t r = rows_of(a->dim);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * r;
-    n->val[k] = row_logsumexp(x, r) - x[pick_idx(n, k)];
+    n->val[k] = row_logsumexp(x, r) - x[dy_node_class(n, k)];
   }
 }
 
@@ -259,14 +233,14 @@ static void pnls_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *restrict x = a->val + k * r;
     dy_real *restrict dx = a->grad + k * r;
-    uint32_t ix = pick_idx(n, k);
+    uint32_t ix = dy_node_class(n, k);
     dy_real d = n->grad[k], lse = n->val[k] + x[ix];
     row_scaled_exp(x, r, d, lse, dx, assign);
     dx[ix] -= d;
   }
 }
 
-static const dy_op op_pnls = {"pick_neg_log_softmax", 1, DY_OP_BWD_ASSIGN, pnls_dim, pnls_fwd, pnls_bwd};
+static const dy_op op_pnls = {"pick_neg_log_softmax", 1, DY_OP_BWD_ASSIGN, dy_dim_class_pick, pnls_fwd, pnls_bwd};
 
 dy_expr dy_pick_neg_log_softmax(dy_expr a, uint32_t idx) {
   dy_aux aux[DY_NAUX] = {{.cp = NULL}, {.u = idx}, {0}};
