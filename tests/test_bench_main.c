@@ -10,21 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_out.h"
 #include "harness.h"
 
 #define MAX_OUT (1 << 20)
 #define MAX_RES 32
-#define MAX_KV 24
-
-typedef struct {
-  int n;
-  char key[MAX_KV][32];
-  char val[MAX_KV][1024];
-} result;
-
 static char out[MAX_OUT];
 static char dir[] = "/tmp/dync-bench-main-XXXXXX";
 static int have_dir;
@@ -34,21 +26,6 @@ static int tiny(void) {
   return t && *t && strcmp(t, "0") != 0;
 }
 
-/* Runs `$DY_BENCH args` (stderr discarded) collecting stdout; the exit
- * status, or -1 when the binary is not configured. */
-static int run_bench(const char *args) {
-  const char *bin = getenv("DY_BENCH");
-  if (!bin || !*bin) return -1;
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", bin, args);
-  FILE *p = popen(cmd, "r");
-  ck_assert_msg(p != NULL, "cannot run %s", cmd);
-  size_t k = fread(out, 1, sizeof out - 1, p);
-  out[k] = 0;
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* The scratch directory, made by main before the tests (forked or not) and
  * removed by main after them. */
 static const char *scratch(void) {
@@ -56,64 +33,8 @@ static const char *scratch(void) {
   return dir;
 }
 
-/* RESULT lines of out for task; they must end the output. */
-static int parse_results(const char *task, result *res, int max) {
-  int nres = 0, seen = 0;
-  const char *line = out;
-  while (*line) {
-    const char *end = strchr(line, '\n');
-    size_t len = end ? (size_t)(end - line) : strlen(line);
-    static char buf[8192];
-    ck_assert_msg(len < sizeof buf, "output line too long");
-    memcpy(buf, line, len);
-    buf[len] = 0;
-    if (strncmp(buf, "RESULT ", 7) == 0) {
-      seen = 1;
-      ck_assert_msg(nres < max, "too many RESULT lines");
-      result *r = &res[nres++];
-      r->n = 0;
-      char *save = NULL;
-      for (char *tok = strtok_r(buf + 7, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        ck_assert_msg(eq && eq != tok && eq[1], "malformed RESULT field '%s'", tok);
-        ck_assert_msg(r->n < MAX_KV, "too many RESULT fields");
-        *eq = 0;
-        ck_assert_msg(strlen(tok) < 32 && strlen(eq + 1) < 1024, "RESULT field too long");
-        for (int i = 0; i < r->n; i++)
-          ck_assert_msg(strcmp(r->key[i], tok) != 0, "RESULT key %s twice", tok);
-        strcpy(r->key[r->n], tok);
-        strcpy(r->val[r->n], eq + 1);
-        r->n++;
-      }
-      ck_assert_msg(r->n >= 2 && strcmp(r->key[0], "task") == 0 && strcmp(r->val[0], task) == 0,
-                    "RESULT line must start with task=%s", task);
-    } else {
-      ck_assert_msg(!seen || len == 0, "a non-RESULT line after the RESULT lines: '%s'", buf);
-    }
-    line += len + (end ? 1 : 0);
-  }
-  return nres;
-}
-
-static const char *get(const result *r, const char *key) {
-  for (int i = 0; i < r->n; i++)
-    if (strcmp(r->key[i], key) == 0) return r->val[i];
-  ck_abort_msg("RESULT line lacks the key '%s'", key);
-  return NULL;
-}
-
-/* key's value as a number; finite unless nan_ok (then "nan" is allowed). */
-static double num(const result *r, const char *key, int nan_ok) {
-  const char *v = get(r, key);
-  char *end;
-  double x = strtod(v, &end);
-  ck_assert_msg(*v && !*end, "%s=%s is not a number", key, v);
-  ck_assert_msg(isfinite(x) || (nan_ok && isnan(x)), "%s=%s is not finite", key, v);
-  return x;
-}
-
-static double frac(const result *r, const char *key) {
-  double x = num(r, key, 0);
+static double frac(const t_result *r, const char *key) {
+  double x = t_result_num(r, key, 0);
   ck_assert_msg(x >= 0 && x <= 1, "%s=%g is not in [0, 1]", key, x);
   return x;
 }
@@ -238,29 +159,29 @@ static void check_dot(const char *path, const char *name, int steps, int lstm, i
 START_TEST(bptt_dot_and_results) {
   char args[512], path[512];
   snprintf(args, sizeof args, "bptt --steps 3 --out %s --csv %s/bptt_table.csv", scratch(), dir);
-  int st = run_bench(args);
+  int st = t_bench_run(args, out, sizeof out);
   if (st < 0) {
     printf("bench_main: DY_BENCH not set (benchmarks not built): skipped\n");
     return;
   }
   ck_assert_msg(st == 0, "dync-bench bptt exited with %d:\n%s", st, out);
-  result res[MAX_RES];
-  ck_assert_int_eq(parse_results("bptt", res, MAX_RES), 2);
+  static t_result res[MAX_RES];
+  ck_assert_int_eq(t_results_parse(out, "bptt", res, MAX_RES), 2);
   const char *names[2] = {"srnn", "lstm"};
   for (int k = 0; k < 2; k++) {
-    ck_assert_str_eq(get(&res[k], "model"), names[k]);
-    ck_assert_int_eq((int)num(&res[k], "steps", 0), 3);
-    ck_assert_int_eq((int)num(&res[k], "hidden", 0), 3);
-    ck_assert_int_eq((int)num(&res[k], "trained", 0), 0);
+    ck_assert_str_eq(t_result_get(&res[k], "model"), names[k]);
+    ck_assert_int_eq((int)t_result_num(&res[k], "steps", 0), 3);
+    ck_assert_int_eq((int)t_result_num(&res[k], "hidden", 0), 3);
+    ck_assert_int_eq((int)t_result_num(&res[k], "trained", 0), 0);
     frac(&res[k], "acc");
-    ck_assert(num(&res[k], "loss", 0) > 0);
-    double first = num(&res[k], "grad_first", 0), last = num(&res[k], "grad_last", 0);
+    ck_assert(t_result_num(&res[k], "loss", 0) > 0);
+    double first = t_result_num(&res[k], "grad_first", 0), last = t_result_num(&res[k], "grad_last", 0);
     ck_assert_msg(first > 0 && last > 0, "gradient norms must be positive");
-    double ratio = num(&res[k], "grad_ratio", 0);
+    double ratio = t_result_num(&res[k], "grad_ratio", 0);
     ck_assert_msg(fabs(ratio - first / last) <= 1e-3 * ratio, "grad_ratio = first/last");
-    ck_assert(num(&res[k], "jac_prod", 0) > 0);
+    ck_assert(t_result_num(&res[k], "jac_prod", 0) > 0);
     snprintf(path, sizeof path, "%s/bptt_%s.dot", dir, names[k]);
-    ck_assert_str_eq(get(&res[k], "dot"), path);
+    ck_assert_str_eq(t_result_get(&res[k], "dot"), path);
     check_dot(path, names[k], 3, k == 1, 1);
     if (have_program("dot")) {
       snprintf(path, sizeof path, "%s/bptt_%s.svg", dir, names[k]);
@@ -282,29 +203,29 @@ START_TEST(longrange_results_and_csv) {
   char args[512], path[512];
   snprintf(args, sizeof args, "longrange --T 5,8 --updates %d --out %s --csv %s/lr.csv",
            tiny() ? 2 : 10, scratch(), dir);
-  int st = run_bench(args);
+  int st = t_bench_run(args, out, sizeof out);
   if (st < 0) {
     printf("bench_main: DY_BENCH not set (benchmarks not built): skipped\n");
     return;
   }
   ck_assert_msg(st == 0, "dync-bench longrange exited with %d:\n%s", st, out);
-  result res[MAX_RES];
-  ck_assert_int_eq(parse_results("longrange", res, MAX_RES), 6);
+  static t_result res[MAX_RES];
+  ck_assert_int_eq(t_results_parse(out, "longrange", res, MAX_RES), 6);
   const char *models[3] = {"srnn", "lstm", "gru"};
   for (int i = 0; i < 6; i++) {
-    const result *r = &res[i];
-    ck_assert_str_eq(get(r, "model"), models[i % 3]);
-    ck_assert_int_eq((int)num(r, "T", 0), i < 3 ? 5 : 8);
-    ck_assert(num(r, "params", 0) > 0);
-    ck_assert_int_eq((int)num(r, "updates", 0), tiny() ? 2 : 10);
+    const t_result *r = &res[i];
+    ck_assert_str_eq(t_result_get(r, "model"), models[i % 3]);
+    ck_assert_int_eq((int)t_result_num(r, "T", 0), i < 3 ? 5 : 8);
+    ck_assert(t_result_num(r, "params", 0) > 0);
+    ck_assert_int_eq((int)t_result_num(r, "updates", 0), tiny() ? 2 : 10);
     frac(r, "acc");
     frac(r, "acc_untrained");
-    double f = num(r, "grad_first", 0), l = num(r, "grad_last", 0);
+    double f = t_result_num(r, "grad_first", 0), l = t_result_num(r, "grad_last", 0);
     ck_assert(f > 0 && l > 0);
-    ck_assert_msg(fabs(num(r, "grad_ratio", 0) - f / l) <= 1e-3 * f / l, "grad_ratio = first/last");
-    num(r, "grad_first_trained", 0);
-    num(r, "grad_ratio_trained", 0);
-    ck_assert(num(r, "seconds", 0) >= 0);
+    ck_assert_msg(fabs(t_result_num(r, "grad_ratio", 0) - f / l) <= 1e-3 * f / l, "grad_ratio = first/last");
+    t_result_num(r, "grad_first_trained", 0);
+    t_result_num(r, "grad_ratio_trained", 0);
+    ck_assert(t_result_num(r, "seconds", 0) >= 0);
   }
   snprintf(path, sizeof path, "%s/lr.csv", dir);
   ck_assert_int_eq(check_csv(path, "task,T,model,params,acc_untrained,acc,grad_h1_init,"
@@ -338,36 +259,36 @@ START_TEST(rnn_vs_lstm_tiny) {
            "rnn-vs-lstm --train-sents %d --dev-sents 40 --T 60 --lr-updates %d --seed 1 "
            "--out %s --csv %s/rvl.csv",
            tiny() ? 20 : 60, tiny() ? 3 : 150, scratch(), dir);
-  int st = run_bench(args);
+  int st = t_bench_run(args, out, sizeof out);
   if (st < 0) {
     printf("bench_main: DY_BENCH not set (benchmarks not built): skipped\n");
     return;
   }
   ck_assert_msg(st == 0, "dync-bench rnn-vs-lstm exited with %d:\n%s", st, out);
-  result res[MAX_RES];
-  ck_assert_int_eq(parse_results("rnn-vs-lstm", res, MAX_RES), 4);
+  static t_result res[MAX_RES];
+  ck_assert_int_eq(t_results_parse(out, "rnn-vs-lstm", res, MAX_RES), 4);
   const char *models[4] = {"srnn", "lstm", "gru", "bilstm"};
   for (int i = 0; i < 4; i++) {
-    const result *r = &res[i];
-    ck_assert_str_eq(get(r, "model"), models[i]);
-    ck_assert(num(r, "params", 0) > 0);
-    ck_assert(num(r, "words_per_sec", 0) > 0);
-    ck_assert(num(r, "words_per_cpu_sec", 0) > 0);
+    const t_result *r = &res[i];
+    ck_assert_str_eq(t_result_get(r, "model"), models[i]);
+    ck_assert(t_result_num(r, "params", 0) > 0);
+    ck_assert(t_result_num(r, "words_per_sec", 0) > 0);
+    ck_assert(t_result_num(r, "words_per_cpu_sec", 0) > 0);
     frac(r, "acc");
-    ck_assert_str_eq(get(r, "data"), "synthetic");
+    ck_assert_str_eq(t_result_get(r, "data"), "synthetic");
     if (i < 3) {
       frac(r, "lr_acc_T60");
-      ck_assert(num(r, "grad_ratio", 0) > 0);
-      ck_assert(num(r, "grad_ratio_trained", 0) > 0);
+      ck_assert(t_result_num(r, "grad_ratio", 0) > 0);
+      ck_assert(t_result_num(r, "grad_ratio_trained", 0) > 0);
     } else {
-      ck_assert(isnan(num(r, "lr_acc_T60", 1)));
-      ck_assert(isnan(num(r, "grad_ratio", 1)));
+      ck_assert(isnan(t_result_num(r, "lr_acc_T60", T_NUM_NAN_OK)));
+      ck_assert(isnan(t_result_num(r, "grad_ratio", T_NUM_NAN_OK)));
     }
   }
   /* params: the BiLSTM has the most, the S-RNN the fewest */
-  ck_assert(num(&res[0], "params", 0) < num(&res[2], "params", 0));
-  ck_assert(num(&res[2], "params", 0) < num(&res[1], "params", 0));
-  ck_assert(num(&res[1], "params", 0) < num(&res[3], "params", 0));
+  ck_assert(t_result_num(&res[0], "params", 0) < t_result_num(&res[2], "params", 0));
+  ck_assert(t_result_num(&res[2], "params", 0) < t_result_num(&res[1], "params", 0));
+  ck_assert(t_result_num(&res[1], "params", 0) < t_result_num(&res[3], "params", 0));
   if (!tiny()) {
     double lstm = frac(&res[1], "lr_acc_T60"), srnn = frac(&res[0], "lr_acc_T60");
     ck_assert_msg(lstm > srnn + 0.3, "long range T=60: LSTM %.3f should beat S-RNN %.3f", lstm,
@@ -420,24 +341,24 @@ START_TEST(bptt_dump_example) {
 END_TEST
 
 START_TEST(help_and_errors) {
-  int st = run_bench("rnn-vs-lstm --help");
+  int st = t_bench_run("rnn-vs-lstm --help", out, sizeof out);
   if (st < 0) {
     printf("bench_main: DY_BENCH not set (benchmarks not built): skipped\n");
     return;
   }
   ck_assert_int_eq(st, 0);
   ck_assert_msg(strstr(out, "lr_acc_T") && strstr(out, "grad_ratio"), "help documents the keys");
-  ck_assert_int_eq(run_bench("longrange --help"), 0);
+  ck_assert_int_eq(t_bench_run("longrange --help", out, sizeof out), 0);
   ck_assert_msg(strstr(out, "grad_first"), "help documents the keys");
-  ck_assert_int_eq(run_bench("bptt --help"), 0);
+  ck_assert_int_eq(t_bench_run("bptt --help", out, sizeof out), 0);
   ck_assert_msg(strstr(out, "jac_prod"), "help documents the keys");
-  ck_assert_int_ne(run_bench("longrange --T 1"), 0);
-  ck_assert_int_ne(run_bench("longrange --T 5,x"), 0);
-  ck_assert_int_ne(run_bench("longrange --models srnn,tree"), 0);
-  ck_assert_int_ne(run_bench("bptt --steps 1000"), 0);
-  ck_assert_int_ne(run_bench("bptt --no-such-option"), 0);
-  ck_assert_int_ne(run_bench("rnn-vs-lstm --train /nonexistent.conllu --dev /nonexistent.conllu"), 0);
-  ck_assert_int_ne(run_bench("rnn-vs-lstm --train x.conllu"), 0);
+  ck_assert_int_ne(t_bench_run("longrange --T 1", out, sizeof out), 0);
+  ck_assert_int_ne(t_bench_run("longrange --T 5,x", out, sizeof out), 0);
+  ck_assert_int_ne(t_bench_run("longrange --models srnn,tree", out, sizeof out), 0);
+  ck_assert_int_ne(t_bench_run("bptt --steps 1000", out, sizeof out), 0);
+  ck_assert_int_ne(t_bench_run("bptt --no-such-option", out, sizeof out), 0);
+  ck_assert_int_ne(t_bench_run("rnn-vs-lstm --train /nonexistent.conllu --dev /nonexistent.conllu", out, sizeof out), 0);
+  ck_assert_int_ne(t_bench_run("rnn-vs-lstm --train x.conllu", out, sizeof out), 0);
 }
 END_TEST
 
