@@ -191,6 +191,13 @@ static int cmd_train(int argc, char **argv) {
   dy_conllu_opts copts = {flags, NULL, NULL};
   if (!W || !T) { die("out of memory"); goto out; }
   if (!(train = dy_conllu_read_path(train_path, W, T, &copts, err, sizeof err))) { die(err); goto out; }
+  if (train->nsent == 0) {
+    /* (a tagger of 0 tags cannot be built: say why instead) */
+    snprintf(err, sizeof err, "%s: no sentences to train on (the file is empty or holds only comments and "
+             "blank lines), so no words or tags either", train_path);
+    die(err);
+    goto out;
+  }
   if (min_count > 1) {
     if (dy_vocab_threshold(W, min_count - 1, train) != DY_OK) { die("out of memory"); goto out; }
   } else {
@@ -198,6 +205,13 @@ static int cmd_train(int argc, char **argv) {
   }
   /* dev tags unseen in training get an id too (never predicted) */
   if (!(dev = dy_conllu_read_path(dev_path, W, T, &copts, err, sizeof err))) { die(err); goto out; }
+  if (dev->nsent == 0) {
+    /* every epoch would report dev acc 0 and --model would keep epoch 1 */
+    snprintf(err, sizeof err, "%s: no sentences in the dev file (it is empty or holds only comments and blank "
+             "lines): nothing to measure accuracy on or to pick the best epoch by", dev_path);
+    die(err);
+    goto out;
+  }
   dy_vocab_freeze(T);
   size_t dev_unk = 0;
   for (size_t k = 0; k < dev->ntok; k++) dev_unk += dev->words[k] == DY_TAGGER_UNK;

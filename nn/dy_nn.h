@@ -79,8 +79,14 @@ void dy_model_pop(dy_model *m);
  * NULL (and an error) on a duplicate name, invalid dim or initialiser.
  * Storage: one flat value buffer and one flat gradient buffer per model, in
  * order of addition; they may move when a parameter is added, so pointers
- * from dy_param_values()/dy_lookup_row() and graph nodes built before an
- * addition are stale after it. */
+ * from dy_param_values()/dy_lookup_row() are stale after it. So are graph
+ * nodes (dy_param_expr, dy_lookup_expr and their const forms) built before
+ * the move: forward then fails the graph with DY_ESTALE naming the parameter
+ * (the node's value is NaN, no variable gets a gradient), and so does a
+ * backward after a forward done before the move (that node's gradient is
+ * lost); renew the graph and build again. A stale node never touches freed
+ * memory: buffers that nodes were built on are kept until dy_model_free
+ * (nothing is kept when every parameter is added before the first node). */
 dy_param *dy_model_add_param(dy_model *m, const char *name, dy_dim d, dy_init init);
 /* Adds a lookup table of `rows` rows, each of dim d. */
 dy_lookup *dy_model_add_lookup(dy_model *m, const char *name, uint32_t rows, dy_dim d, dy_init init);
@@ -256,7 +262,9 @@ dy_status dy_model_save(dy_model *m, const dy_trainer *t, const char *path);
  * truncation is an error naming the parameter and the byte offset, and
  * leaves m and t unchanged (everything is validated before anything is
  * copied). Loaded parameters' gradients are cleared; frozen flags of m are
- * kept. Scalars saved in the other precision are converted. */
+ * kept. Scalars saved in the other precision are converted. The storage does
+ * not move: graph nodes built before the load stay valid, and a forward run
+ * after it reads the loaded values. */
 dy_status dy_model_load(dy_model *m, dy_trainer *t, const char *path, const char *prefix);
 /* A new model with the parameters of the file, in the file's order, with
  * their frozen flags and the saved initialiser RNG position (so parameters

@@ -67,6 +67,8 @@ void dy_model_free(dy_model *m) {
   dy_model_free_mem(m, m->vals);
   dy_model_free_mem(m, m->grads);
   dy_model_free_mem(m, m->hash);
+  for (uint32_t i = 0; i < m->nretired; i++) dy_model_free_mem(m, m->retired[i]);
+  dy_model_free_mem(m, m->retired);
   dy_allocator a = m->alloc;
   a.free(a.ctx, m);
 }
@@ -177,6 +179,20 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   /* grow by half for small additions, fit exactly a big one (an embedding table) */
   size_t nc = m->cap ? (m->cap > SIZE_MAX / 4 ? need : m->cap + m->cap / 2) : 1024;
   if (nc < need) nc = need;
+  /* graph nodes built on the old buffers may still be forwarded or given
+   * gradients: keep the buffers (see "parameter nodes" below) */
+  if (m->nodes_built && m->vals && m->nretired + 2 > m->cap_retired) {
+    uint32_t rc = m->cap_retired ? 2 * m->cap_retired : 8;
+    void **r = dy_model_alloc(m, (size_t)rc * sizeof *r);
+    if (!r) {
+      dy_model_fail(m, DY_ENOMEM, "out of memory adding parameter '%s' (%zu scalars)", name, n);
+      return -1;
+    }
+    if (m->nretired) memcpy(r, m->retired, (size_t)m->nretired * sizeof *r);
+    dy_model_free_mem(m, m->retired);
+    m->retired = r;
+    m->cap_retired = rc;
+  }
   dy_real *v = dy_model_alloc(m, nc * sizeof(dy_real));
   dy_real *g = v ? dy_model_alloc(m, nc * sizeof(dy_real)) : NULL;
   if (!g) {
@@ -190,11 +206,18 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   }
   memset(v + m->size, 0, (nc - m->size) * sizeof(dy_real));
   memset(g + m->size, 0, (nc - m->size) * sizeof(dy_real));
-  dy_model_free_mem(m, m->vals);
-  dy_model_free_mem(m, m->grads);
+  if (m->nodes_built && m->vals) {
+    m->retired[m->nretired++] = m->vals;
+    m->retired[m->nretired++] = m->grads;
+  } else {
+    dy_model_free_mem(m, m->vals);
+    dy_model_free_mem(m, m->grads);
+  }
   m->vals = v;
   m->grads = g;
   m->cap = nc;
+  m->gen++;
+  m->nodes_built = 0;
   return 0;
 }
 
@@ -576,25 +599,43 @@ static dy_real *grads_of(dy_graph *g, dy_model *m, uint32_t index, int lookup, c
   return s->grads;
 }
 
-dy_expr dy_param_expr(dy_graph *g, dy_param *p) {
-  if (!p) {
-    if (g) dy_fail(g, DY_EARG, "dy_param_expr: parameter is NULL");
-    return bad_expr(g);
-  }
-  dy_real *gb = grads_of(g, p->m, p->index, 0, "dy_param_expr");
-  if (!gb) return bad_expr(g);
-  dy_expr e = dy_variable(g, p->dim, p->m->vals + p->off, gb + p->off);
-  return dy_expr_set_name(e, p->name);
-}
+/* ---------------------------------------------------------- parameter nodes
+ * A parameter (or lookup row) node is a variable pointing into m->vals and
+ * m->grads (or a gradient set): ops read the model's values and add into its
+ * gradients with no copy. Adding a parameter can move that storage
+ * (storage_reserve); m->gen counts the moves, and every node records the
+ * generation it was built in (a pnode in graph data, the ctx of the
+ * variable's gradient hook). A node whose storage moved since is stale:
+ *  - at forward (op_param: the core's variable plus this check) the graph
+ *    fails with DY_ESTALE naming the parameter; the node's value is NaN and
+ *    no variable of the graph receives a gradient from a later backward;
+ *  - at backward, when the storage moved after the forward, the node's hook
+ *    fails the graph with DY_ESTALE naming the parameter (its contribution
+ *    went to the old buffer and is lost; others may have been added).
+ * A stale node never touches freed memory: buffers that nodes were built on
+ * are kept (m->retired) until dy_model_free instead of being freed when the
+ * storage moves (nothing is kept for a model whose parameters are all added
+ * before its first node, the usual order). Cost per node: ~128 bytes of
+ * graph data, one compare at forward, one hook call at backward. */
 
-dy_expr dy_const_param_expr(dy_graph *g, dy_param *p) {
-  if (!p) {
-    if (g) dy_fail(g, DY_EARG, "dy_const_param_expr: parameter is NULL");
-    return bad_expr(g);
-  }
-  dy_expr e = dy_variable(g, p->dim, p->m->vals + p->off, NULL);
-  return dy_expr_set_name(e, p->name);
-}
+typedef struct {
+  dy_graph *g;
+  dy_model *m;
+  uint64_t gen;       /* m->gen when the node was built */
+  const char *name;   /* the parameter's (owned by the model) */
+  dy_lookup *l;       /* a lookup row: the table whose touched rows backward records, */
+  dy_set_lookup *sl;  /* or the graph's gradient set's list (both NULL: dense) */
+  size_t off;         /* the node's first scalar in m->vals */
+  uint32_t id;        /* the node */
+} pnode;
+
+/* The core's record of a variable's gradient hook (dy_variable_hook in
+ * core/graph.c): the variable's aux[2] points at it. */
+typedef struct {
+  dy_grad_hook h;
+  void *ctx;
+  uint64_t key;
+} var_hook;
 
 static void touch_row(dy_lookup *l, uint32_t r) {
   if (!l->flag[r]) {
@@ -603,8 +644,6 @@ static void touch_row(dy_lookup *l, uint32_t r) {
   }
 }
 
-static void touch_hook(void *ctx, uint64_t key) { touch_row(ctx, (uint32_t)key); }
-
 static void set_touch_row(dy_set_lookup *t, uint32_t r) {
   if (!t->flag[r]) {
     t->flag[r] = 1;
@@ -612,7 +651,94 @@ static void set_touch_row(dy_set_lookup *t, uint32_t r) {
   }
 }
 
-static void set_touch_hook(void *ctx, uint64_t key) { set_touch_row(ctx, (uint32_t)key); }
+static void pnode_stale(const pnode *p, const char *when) {
+  dy_fail(p->g, DY_ESTALE,
+          "%s: node %u (parameter '%s') was built before parameters were added to its model, which moved "
+          "the model's storage; renew the graph (or build the node again) after adding parameters",
+          when, (unsigned)p->id, p->name);
+}
+
+/* Backward reached the node (its gradient was added): check, record the row. */
+static void pnode_hook(void *ctx, uint64_t key) {
+  const pnode *p = ctx;
+  if (p->gen != p->m->gen) {
+    pnode_stale(p, "backward");
+    return;
+  }
+  if (p->sl) set_touch_row(p->sl, (uint32_t)key);
+  else if (p->l) touch_row(p->l, (uint32_t)key);
+}
+
+static int param_dim(dy_graph *g, dy_node *n) {
+  (void)g;
+  (void)n;
+  return 0;
+}
+
+static void param_fwd(dy_graph *g, dy_node *n) {
+  const pnode *p = ((const var_hook *)n->aux[2].cp)->ctx;
+  if (p->gen == p->m->gen) {
+    n->val = (dy_real *)n->aux[0].cp;
+    return;
+  }
+  pnode_stale(p, "forward");
+  /* a value that cannot pass for a result (the graph's data arena refuses
+   * nothing small after an error; else the model's current values), and no
+   * gradient into any variable from here on */
+  size_t s = dy_dim_size(n->dim);
+  dy_real *nan = dy_graph_data(g, s * sizeof(dy_real));
+  if (nan)
+    for (size_t i = 0; i < s; i++) nan[i] = (dy_real)NAN;
+  n->val = nan ? nan : p->m->vals + p->off;
+  for (uint32_t i = 0; i < g->n; i++)
+    if (g->nodes[i].op->flags & DY_OP_VARIABLE) g->nodes[i].flags &= (uint16_t)~DY_NODE_NEEDS_GRAD;
+}
+
+/* A variable (flags and name as the core's, for dumps and messages) whose
+ * forward checks the generation. */
+static const dy_op op_param = {"variable", 0, DY_OP_LEAF | DY_OP_SETS_VAL | DY_OP_VARIABLE, param_dim, param_fwd,
+                               NULL};
+
+/* A node for the scalars [off, off + size(d)) of m: values, and gradients
+ * added into gb + off (gb NULL: none); l / sl and row: the lookup row. */
+static dy_expr param_node(dy_graph *g, dy_model *m, dy_dim d, size_t off, dy_real *gb, const char *name,
+                          dy_lookup *l, dy_set_lookup *sl, uint32_t row) {
+  pnode *p = dy_graph_data(g, sizeof *p);
+  if (!p) return bad_expr(g);
+  p->g = g;
+  p->m = m;
+  p->gen = m->gen;
+  p->name = name;
+  p->l = l;
+  p->sl = sl;
+  p->off = off;
+  dy_expr e = dy_variable_hook(g, d, m->vals + off, gb ? gb + off : NULL, pnode_hook, p, row);
+  if (!dy_expr_valid(e)) return e;
+  g->nodes[e.id].op = &op_param;
+  p->id = e.id;
+  m->nodes_built = 1;
+  return dy_expr_set_name(e, name);
+}
+
+dy_expr dy_param_expr(dy_graph *g, dy_param *p) {
+  if (!p) {
+    if (g) dy_fail(g, DY_EARG, "dy_param_expr: parameter is NULL");
+    return bad_expr(g);
+  }
+  if (!g || g->status != DY_OK) return bad_expr(g);
+  dy_real *gb = grads_of(g, p->m, p->index, 0, "dy_param_expr");
+  if (!gb) return bad_expr(g);
+  return param_node(g, p->m, p->dim, p->off, gb, p->name, NULL, NULL, 0);
+}
+
+dy_expr dy_const_param_expr(dy_graph *g, dy_param *p) {
+  if (!p) {
+    if (g) dy_fail(g, DY_EARG, "dy_const_param_expr: parameter is NULL");
+    return bad_expr(g);
+  }
+  if (!g || g->status != DY_OK) return bad_expr(g);
+  return param_node(g, p->m, p->dim, p->off, NULL, p->name, NULL, NULL, 0);
+}
 
 static int check_row(dy_graph *g, const dy_lookup *l, uint32_t row, const char *fn) {
   if (!g) return 0;
@@ -631,17 +757,12 @@ static int check_row(dy_graph *g, const dy_lookup *l, uint32_t row, const char *
 static dy_expr lookup_node(dy_graph *g, dy_lookup *l, uint32_t row, int with_grad, const char *fn) {
   if (!g || g->status != DY_OK || !check_row(g, l, row, fn)) return bad_expr(g);
   size_t o = l->off + (size_t)row * l->row_size;
-  dy_expr e;
-  if (with_grad) {
-    dy_grad_set *gs = g->nn_grads;
-    dy_real *gb = grads_of(g, l->m, l->index, 1, fn);
-    if (!gb) return bad_expr(g);
-    e = gs ? dy_variable_hook(g, l->dim, l->m->vals + o, gb + o, set_touch_hook, &gs->lk[l->index], row)
-           : dy_variable_hook(g, l->dim, l->m->vals + o, gb + o, touch_hook, l, row);
-  } else {
-    e = dy_variable(g, l->dim, l->m->vals + o, NULL);
-  }
-  return dy_expr_set_name(e, l->name);
+  if (!with_grad) return param_node(g, l->m, l->dim, o, NULL, l->name, NULL, NULL, row);
+  dy_grad_set *gs = g->nn_grads;
+  dy_real *gb = grads_of(g, l->m, l->index, 1, fn);
+  if (!gb) return bad_expr(g);
+  return gs ? param_node(g, l->m, l->dim, o, gb, l->name, NULL, &gs->lk[l->index], row)
+            : param_node(g, l->m, l->dim, o, gb, l->name, l, NULL, row);
 }
 
 dy_expr dy_lookup_expr(dy_graph *g, dy_lookup *l, uint32_t row) {

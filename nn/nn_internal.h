@@ -51,6 +51,11 @@ struct dy_model {
   uint32_t scope_stack[64];
   uint32_t depth;
   char err[1024];
+  /* Parameter nodes and storage moves (nn/model.c, "parameter nodes"): */
+  uint64_t gen;        /* storage generation: +1 each time vals/grads move */
+  int nodes_built;     /* a graph node was built on the current vals/grads */
+  void **retired;      /* (nretired) old vals/grads kept for such nodes until free */
+  uint32_t nretired, cap_retired;
 };
 
 /* Trainer kinds (also their codes in saved files: never renumber). */

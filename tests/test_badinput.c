@@ -682,6 +682,78 @@ START_TEST(load_file_of_another_model) {
 }
 END_TEST
 
+/* ================================================ dync-tagger, empty files */
+
+/* Runs cmd through the shell (stderr to stdout); its exit status, and its
+ * output in out (NUL-terminated, truncated to n - 1 bytes). */
+static int run_cmd(const char *cmd, char *out, size_t n) {
+  char full[4096];
+  snprintf(full, sizeof full, "%s 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  ck_assert_ptr_nonnull(p);
+  size_t k = fread(out, 1, n - 1, p);
+  out[k] = 0;
+  while (fgetc(p) != EOF) {
+  }
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* An empty training file (or one of only comments) and an empty dev file:
+ * exit 1 with a message naming the file and saying it has no sentences (was
+ * "cannot build the tagger: bad options", and "dev acc 0.0000" each epoch). */
+START_TEST(tagger_cli_empty_files) {
+  const char *dir = getenv("DY_EXAMPLES");
+  char prog[1024], tmp[] = "/tmp/dy_badinput_cli_XXXXXX", empty[300], comments[300], good[300], cmd[4096],
+       out[8192];
+  snprintf(prog, sizeof prog, "%s/dync-tagger", dir ? dir : ".");
+  if (!dir || access(prog, X_OK) != 0) {
+    printf("SKIP: %s not built\n", prog);
+    return;
+  }
+  ck_assert_ptr_nonnull(mkdtemp(tmp));
+  snprintf(empty, sizeof empty, "%s/empty.conllu", tmp);
+  snprintf(comments, sizeof comments, "%s/comments.conllu", tmp);
+  snprintf(good, sizeof good, "%s/good.conllu", tmp);
+  FILE *f = fopen(empty, "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+  f = fopen(comments, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("# sent_id = 1\n\n\n# only a comment\n", f);
+  fclose(f);
+  f = fopen(good, "w");
+  ck_assert_ptr_nonnull(f);
+  for (int i = 0; i < 4; i++) fputs("1\tthe\t_\tDET\t_\t_\t2\tdet\t_\t_\n2\tdog\t_\tNOUN\t_\t_\t0\troot\t_\t_\n\n", f);
+  fclose(f);
+  const char *bad[2] = {empty, comments};
+  for (int k = 0; k < 2; k++) {
+    /* empty training file */
+    snprintf(cmd, sizeof cmd, "%s train --train %s --dev %s --emb 4 --hidden 4 --mlp 4 --epochs 1", prog, bad[k],
+             good);
+    ck_assert_int_eq(run_cmd(cmd, out, sizeof out), 1);
+    if (getenv("DY_BADINPUT_SHOW")) printf("%s", out);
+    ck_assert_msg(strstr(out, bad[k]) && strstr(out, "no sentences to train on") && !strstr(out, "bad options"),
+                  "%s", out);
+    /* empty dev file: no epoch is run */
+    snprintf(cmd, sizeof cmd, "%s train --train %s --dev %s --emb 4 --hidden 4 --mlp 4 --epochs 1", prog, good,
+             bad[k]);
+    ck_assert_int_eq(run_cmd(cmd, out, sizeof out), 1);
+    if (getenv("DY_BADINPUT_SHOW")) printf("%s", out);
+    ck_assert_msg(strstr(out, bad[k]) && strstr(out, "no sentences in the dev file") && !strstr(out, "dev acc"),
+                  "%s", out);
+  }
+  /* the same files with content train */
+  snprintf(cmd, sizeof cmd, "%s train --train %s --dev %s --emb 4 --hidden 4 --mlp 4 --epochs 1", prog, good, good);
+  ck_assert_msg(run_cmd(cmd, out, sizeof out) == 0, "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "dev acc"));
+  unlink(empty);
+  unlink(comments);
+  unlink(good);
+  rmdir(tmp);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("badinput");
   TCase *t = tcase_create("all");
@@ -698,6 +770,7 @@ int main(void) {
   tcase_add_test(t, nan_parameter_during_training);
   tcase_add_test(t, save_into_unwritable_directory);
   tcase_add_test(t, load_file_of_another_model);
+  tcase_add_test(t, tagger_cli_empty_files);
   suite_add_tcase(s, t);
   return t_run(s);
 }

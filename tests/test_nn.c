@@ -2,6 +2,7 @@
  * gradients, touched rows, errors), gradient checks through them. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dy_nn.h"
 #include "harness.h"
@@ -546,6 +547,114 @@ START_TEST(no_malloc_steady_state) {
 }
 END_TEST
 
+/* ------------------------------------------- stale parameter nodes (issue 7)
+ * A node built on the model's storage, then a parameter added (the storage
+ * moves), then forward or backward: DY_ESTALE naming the parameter, never a
+ * read or write of freed memory (ASan), no gradient from that backward. */
+
+static void expect_stale(dy_graph *g, const char *name, const char *when) {
+  ck_assert_int_eq(dy_graph_status(g), DY_ESTALE);
+  const char *e = dy_graph_error(g);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_msg(strstr(e, name) && strstr(e, when) && strstr(e, "renew") && strstr(e, "added"), "message: %s", e);
+}
+
+/* Adds parameters until the model's storage has moved (its first buffer holds 1024 scalars). */
+static void grow_storage(dy_model *m, const char *name) {
+  ck_assert_ptr_nonnull(dy_model_add_param(m, name, dy_d2(64, 64), dy_init_const(1)));
+}
+
+START_TEST(stale_param_nodes) {
+  for (int kind = 0; kind < 4; kind++) { /* param, lookup row, const param, const lookup row */
+    dy_model *m = dy_model_new(1);
+    dy_param *W = dy_model_add_param(m, "enc/W", dy_d1(3), dy_init_uniform(-1, 1));
+    dy_lookup *E = dy_model_add_lookup(m, "enc/E", 4, dy_d1(3), dy_init_uniform(-1, 1));
+    dy_param *b = dy_model_add_param(m, "b", dy_d1(3), dy_init_uniform(-1, 1));
+    const char *name = kind % 2 ? "enc/E" : "enc/W";
+    dy_graph *g = dy_graph_new();
+    dy_expr x = kind == 0 ? dy_param_expr(g, W)
+                : kind == 1 ? dy_lookup_expr(g, E, 2)
+                : kind == 2 ? dy_const_param_expr(g, W)
+                            : dy_const_lookup(g, E, 2);
+    dy_expr L = dy_sum_elems(dy_cmult(x, dy_param_expr(g, b)));
+    grow_storage(m, "late");
+    const dy_real *v = dy_forward(L);
+    expect_stale(g, name, "forward");
+    ck_assert(v == NULL || isnan(v[0]));
+    ck_assert_int_eq(dy_backward(L), DY_ESTALE);
+    ck_assert(dy_model_grad_norm(m) == 0); /* not even b's gradient */
+    ck_assert_uint_eq(dy_lookup_num_touched(E), 0);
+    /* renewed and built again: works, on the new storage */
+    dy_graph_renew(g);
+    x = kind == 0 ? dy_param_expr(g, W) : kind == 1 ? dy_lookup_expr(g, E, 2)
+        : kind == 2 ? dy_const_param_expr(g, W) : dy_const_lookup(g, E, 2);
+    L = dy_sum_elems(dy_cmult(x, dy_param_expr(g, b)));
+    ck_assert(isfinite(dy_scalar(L)));
+    ck_assert_int_eq(dy_backward(L), DY_OK);
+    ck_assert_ptr_null(dy_graph_error(g));
+    const dy_real *xv = kind % 2 ? dy_lookup_row(E, 2) : dy_param_values(W);
+    for (int i = 0; i < 3; i++) ck_assert(dy_param_grads(b)[i] == xv[i]);
+    if (kind == 1) ck_assert_uint_eq(dy_lookup_num_touched(E), 1);
+    dy_graph_free(g);
+    dy_model_free(m);
+  }
+}
+END_TEST
+
+/* Forward on the old storage, parameters added, then backward alone: the
+ * node's hook names it; its gradient went to the kept old buffer (no write to
+ * freed memory) and is not in the model's. A second storage move while nodes
+ * live keeps both old buffers; all freed with the model (LeakSanitizer). */
+START_TEST(stale_param_nodes_in_backward) {
+  for (int lookup = 0; lookup < 2; lookup++) {
+    dy_model *m = dy_model_new(1);
+    dy_param *W = dy_model_add_param(m, "W", dy_d1(3), dy_init_uniform(-1, 1));
+    dy_lookup *E = dy_model_add_lookup(m, "E", 4, dy_d1(3), dy_init_uniform(-1, 1));
+    dy_graph *g = dy_graph_new();
+    dy_expr L = dy_sum_elems(lookup ? dy_lookup_expr(g, E, 1) : dy_param_expr(g, W));
+    ck_assert(isfinite(dy_scalar(L)));
+    grow_storage(m, "late");
+    dy_backward(L);
+    expect_stale(g, lookup ? "'E'" : "'W'", "backward");
+    ck_assert(dy_model_grad_norm(m) == 0);
+    ck_assert_uint_eq(dy_lookup_num_touched(E), 0);
+    /* a node built after the first move, then a second move */
+    dy_graph_renew(g);
+    L = dy_sum_elems(dy_param_expr(g, W));
+    grow_storage(m, "later");
+    dy_forward(L);
+    expect_stale(g, "'W'", "forward");
+    dy_graph_free(g);
+    dy_model_free(m);
+  }
+}
+END_TEST
+
+/* Loading into a model does not move its storage: nodes built before the
+ * load stay valid and a forward after it reads the loaded values; parameters
+ * added before any node is built never make anything stale. */
+START_TEST(load_while_nodes_alive) {
+  char path[] = "/tmp/dync_test_nn_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  dy_model *m = dy_model_new(1);
+  dy_param *W = dy_model_add_param(m, "W", dy_d1(3), dy_init_const(2));
+  ck_assert_int_eq(dy_model_save(m, NULL, path), DY_OK);
+  dy_param_values(W)[0] = 5;
+  dy_graph *g = dy_graph_new();
+  dy_expr L = dy_sum_elems(dy_param_expr(g, W));
+  ck_assert_int_eq(dy_model_load(m, NULL, path, NULL), DY_OK);
+  ck_assert(dy_scalar(L) == 6);
+  ck_assert_int_eq(dy_backward(L), DY_OK);
+  ck_assert(dy_param_grads(W)[0] == 1);
+  ck_assert_ptr_null(dy_graph_error(g));
+  dy_graph_free(g);
+  dy_model_free(m);
+  remove(path);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("nn");
   TCase *tc = tcase_create("nn");
@@ -563,6 +672,9 @@ int main(void) {
   tcase_add_test(tc, sgd_sparse_equals_dense);
   tcase_add_test(tc, frozen_no_update);
   tcase_add_test(tc, no_malloc_steady_state);
+  tcase_add_test(tc, stale_param_nodes);
+  tcase_add_test(tc, stale_param_nodes_in_backward);
+  tcase_add_test(tc, load_while_nodes_alive);
   suite_add_tcase(s, tc);
   return t_run(s);
 }
