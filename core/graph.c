@@ -183,6 +183,7 @@ void dy_graph_renew(dy_graph *g) {
   g->err[0] = 0;
   g->tag = DY_NO_TAG;
   g->last_root = DY_INVALID_ID;
+  g->bwd_dirty = 0;
   dy_arena_rewind(g, &g->data);
   dy_arena_rewind(g, &g->vals);
   dy_arena_rewind(g, &g->grads);
@@ -196,7 +197,9 @@ void dy_graph_invalidate(dy_graph *g) {
   for (uint32_t i = 0; i < g->n; i++) {
     g->nodes[i].val = NULL;
     g->nodes[i].grad = NULL;
+    g->nodes[i].flags &= (uint16_t)~(DY_NODE_LIVE | DY_NODE_GRAD_FRESH | DY_NODE_GRAD_DIRECT);
   }
+  g->bwd_dirty = 0;
   dy_arena_rewind(g, &g->vals);
   dy_arena_rewind(g, &g->grads);
 }
@@ -326,15 +329,31 @@ static const char *stale_reason(dy_expr e) {
   return "names a node that does not exist";
 }
 
+/* The error of argument i of a node being built by op (slow path of dy_apply). */
+static dy_expr bad_arg(dy_graph *g, const dy_op *op, uint32_t i, dy_expr a) {
+  if (a.g != g)
+    dy_fail(g, DY_ESTALE, "%s: argument %u belongs to another graph%s", op->name, (unsigned)i,
+            a.g ? "" : " (no graph: an unset or invalid expression)");
+  else
+    dy_fail(g, DY_ESTALE, "%s: argument %u %s", op->name, (unsigned)i, stale_reason(a));
+  return invalid_expr(g);
+}
+
 dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_aux *aux) {
-  dy_graph *g = NULL;
-  for (uint32_t i = 0; i < nargs; i++)
-    if (args[i].g) { g = args[i].g; break; }
-  if (!g) return invalid_expr(NULL);
+  dy_graph *g = nargs ? args[0].g : NULL;
+  if (!g) {
+    for (uint32_t i = 1; i < nargs; i++)
+      if (args[i].g) { g = args[i].g; break; }
+    if (!g) return invalid_expr(NULL);
+  }
   if (g->status != DY_OK) return invalid_expr(g);
-  if (nargs == 0 || (op->arity >= 0 && (uint32_t)op->arity != nargs)) {
+  if (op->arity >= 0 && (uint32_t)op->arity != nargs) {
     dy_fail(g, DY_EARG, "%s: expects %d argument(s), got %u", op->name, (int)op->arity,
             (unsigned)nargs);
+    return invalid_expr(g);
+  }
+  if (nargs == 0) {
+    dy_fail(g, DY_EARG, "%s: expects at least one argument, got 0", op->name);
     return invalid_expr(g);
   }
   /* argument ids need only their own alignment (not dy_graph_data's 64
@@ -345,28 +364,22 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
             (unsigned)g->n);
     return invalid_expr(g);
   }
-  /* one pass: check each argument, record its id, gather the gradient flag */
+  /* one pass: check each argument (of g, of this generation, an existing
+   * node: an invalid id is >= n), record its id, gather the gradient flag */
   uint16_t ng = 0;
+  const uint32_t gen = g->gen, nn = g->n;
+  const dy_node *nodes = g->nodes;
   for (uint32_t i = 0; i < nargs; i++) {
     dy_expr a = args[i];
-    if (a.g != g) {
-      dy_fail(g, DY_ESTALE, "%s: argument %u belongs to another graph%s", op->name,
-              (unsigned)i, a.g ? "" : " (no graph: an unset or invalid expression)");
-      return invalid_expr(g);
-    }
-    if (!expr_live(a)) {
-      dy_fail(g, DY_ESTALE, "%s: argument %u %s", op->name, (unsigned)i, stale_reason(a));
-      return invalid_expr(g);
-    }
+    if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, i, a);
     ids[i] = a.id;
-    ng |= g->nodes[a.id].flags & DY_NODE_NEEDS_GRAD;
+    ng |= nodes[a.id].flags;
   }
   dy_node *n = push_node(g, op);
   if (!n) return invalid_expr(g);
-  if (op->flags & DY_OP_NOGRAD) ng = 0;
   n->args = ids;
   n->nargs = nargs;
-  n->flags = ng;
+  n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
   if (op->dim(g, n) != 0 || g->status != DY_OK) {
@@ -516,25 +529,29 @@ static void nan_error(dy_graph *g, const dy_node *n, const char *where) {
 }
 
 static int forward_to(dy_graph *g, uint32_t last) {
+  const unsigned check = g->check;
   for (uint32_t i = g->nfwd; i <= last; i++) {
     dy_node *n = &g->nodes[i];
-    if (!(n->op->flags & DY_OP_SETS_VAL)) {
+    const dy_op *op = n->op;
+    if (!(op->flags & DY_OP_SETS_VAL)) {
       n->val = dy_arena_alloc(g, &g->vals, dy_dim_size(n->dim) * sizeof(dy_real));
       if (!n->val) {
         char b[256];
+        g->nfwd = i;
         dy_fail(g, DY_ENOMEM, "forward: out of memory for the value of %s",
                 dy_node_desc(g, n, b, sizeof b));
         return -1;
       }
     }
-    n->op->forward(g, n);
-    dy_arena_rewind(g, &g->scratch);
-    g->nfwd = i + 1;
-    if ((g->check & DY_CHECK_NAN) && nonfinite(n->val, dy_dim_size(n->dim))) {
+    op->forward(g, n);
+    dy_scratch_reset(g);
+    if ((check & DY_CHECK_NAN) && nonfinite(n->val, dy_dim_size(n->dim))) {
+      g->nfwd = i + 1;
       nan_error(g, n, "forward value");
       return -1;
     }
   }
+  g->nfwd = last + 1;
   return 0;
 }
 
@@ -556,7 +573,7 @@ const dy_real *dy_grad(dy_expr e) {
 }
 
 /* An uninitialised gradient for n (NULL when out of memory). */
-static dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
+static inline dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
   return dy_arena_alloc(g, &g->grads, dy_dim_size(n->dim) * sizeof(dy_real));
 }
 
@@ -575,13 +592,19 @@ dy_status dy_backward(dy_expr e) {
   if (e.id >= g->nfwd && forward_to(g, e.id) != 0) return g->status;
   dy_arena_rewind(g, &g->grads);
   g->last_root = e.id;
-  for (uint32_t i = 0; i < g->n; i++) { /* every node: later ones may hold old gradients */
+  /* Forget an earlier backward: only nodes it can have reached (those up to
+   * its root) hold flags or gradients; a graph's first backward skips this. */
+  for (uint32_t i = 0, m = g->bwd_dirty < g->n ? g->bwd_dirty : g->n; i < m; i++) {
     dy_node *n = &g->nodes[i];
-    n->flags &= (uint16_t)~(DY_NODE_LIVE | DY_NODE_GRAD_FRESH);
+    n->flags &= (uint16_t)~(DY_NODE_LIVE | DY_NODE_GRAD_FRESH | DY_NODE_GRAD_DIRECT);
     n->grad = NULL;
   }
   root = &g->nodes[e.id];
-  if (!(root->flags & DY_NODE_NEEDS_GRAD)) return DY_OK;
+  if (!(root->flags & DY_NODE_NEEDS_GRAD)) {
+    g->bwd_dirty = 0;
+    return DY_OK;
+  }
+  if (e.id + 1 > g->bwd_dirty) g->bwd_dirty = e.id + 1;
   root->grad = grad_alloc(g, root);
   if (!root->grad) {
     dy_fail(g, DY_ENOMEM, "backward: out of memory");
@@ -592,38 +615,59 @@ dy_status dy_backward(dy_expr e) {
   /* A gradient is allocated when the first contribution to it is due. An op
    * with DY_OP_BWD_ASSIGN writes that first contribution over the
    * uninitialised memory (the node is marked fresh during the call); for any
-   * other op it is zero-filled first. Every later contribution adds. */
+   * other op it is zero-filled first. Every later contribution adds.
+   * A variable's gradient is its caller's buffer itself (contributions add
+   * straight into it, never fresh) unless the root is the variable, under
+   * dy_check_grad (bwd_redirect: the caller's buffers stay untouched), in
+   * NaN check mode (a NaN must be caught before it reaches the buffer) and
+   * with DY_KEEP_VAR_GRADS: then it gets an arena gradient, added into the
+   * buffer at the variable's turn. Direct or not, the buffer receives the
+   * same contributions; only their rounding order differs (buffer + c1 + c2
+   * instead of buffer + (c1 + c2)). */
+  const int direct = !g->bwd_redirect && !(g->check & (DY_CHECK_NAN | DY_KEEP_VAR_GRADS));
+  const int check_nan = (g->check & DY_CHECK_NAN) != 0;
   for (uint32_t i = e.id + 1; i-- > 0;) {
     dy_node *n = &g->nodes[i];
     if ((n->flags & (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD)) != (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD))
       continue;
-    if ((g->check & DY_CHECK_NAN) && nonfinite(n->grad, dy_dim_size(n->dim))) {
+    const dy_op *op = n->op;
+    if (check_nan && nonfinite(n->grad, dy_dim_size(n->dim))) {
       nan_error(g, n, "gradient");
       return g->status;
     }
-    if (n->op->flags & DY_OP_VARIABLE) {
-      dy_real *dst = n->aux[1].p;
-      if (dst && !g->bwd_redirect) dy_vadd(dy_dim_size(n->dim), n->grad, dst);
-      call_hook(n);
+    if (op->flags & DY_OP_LEAF) {
+      if (op->flags & DY_OP_VARIABLE) {
+        dy_real *dst = n->aux[1].p;
+        if (dst && !g->bwd_redirect && !(n->flags & DY_NODE_GRAD_DIRECT))
+          dy_vadd(dy_dim_size(n->dim), n->grad, dst);
+        call_hook(n);
+      }
       continue;
     }
-    if (n->op->flags & DY_OP_LEAF) continue;
-    for (uint32_t j = 0; j < n->nargs; j++) {
-      dy_node *a = &g->nodes[n->args[j]];
+    const uint32_t *args = n->args;
+    for (uint32_t j = 0, na = n->nargs; j < na; j++) {
+      dy_node *a = &g->nodes[args[j]];
       if (!(a->flags & DY_NODE_NEEDS_GRAD)) continue;
-      if (!a->grad) {
-        a->grad = grad_alloc(g, a);
-        if (!a->grad) {
-          dy_fail(g, DY_ENOMEM, "backward: out of memory");
-          return g->status;
+      if (!(a->flags & DY_NODE_LIVE)) { /* the first contribution */
+        if (direct && (a->op->flags & DY_OP_VARIABLE)) {
+          a->grad = a->aux[1].p; /* NEEDS_GRAD: not NULL */
+          a->flags |= DY_NODE_LIVE | DY_NODE_GRAD_DIRECT;
+        } else {
+          a->grad = grad_alloc(g, a);
+          if (!a->grad) {
+            dy_fail(g, DY_ENOMEM, "backward: out of memory");
+            return g->status;
+          }
+          if (op->flags & DY_OP_BWD_ASSIGN) a->flags |= DY_NODE_LIVE | DY_NODE_GRAD_FRESH;
+          else {
+            memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
+            a->flags |= DY_NODE_LIVE;
+          }
         }
-        if (n->op->flags & DY_OP_BWD_ASSIGN) a->flags |= DY_NODE_GRAD_FRESH;
-        else memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
       }
-      a->flags |= DY_NODE_LIVE;
-      n->op->backward(g, n, j);
+      op->backward(g, n, j);
       a->flags &= (uint16_t)~DY_NODE_GRAD_FRESH;
-      dy_arena_rewind(g, &g->scratch);
+      dy_scratch_reset(g);
     }
   }
   return DY_OK;
