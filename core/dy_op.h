@@ -66,6 +66,7 @@ struct dy_node {
   uint16_t flags;        /* DY_NODE_* */
   uint16_t pad_;
   int32_t tag;           /* time tag or DY_NO_TAG */
+  uint32_t size;         /* dy_dim_size(dim), set when the node is built */
   const char *name;      /* NULL or a name copied into the graph */
   dy_aux aux[DY_NAUX];   /* op parameters */
 };
@@ -79,7 +80,9 @@ typedef struct dy_op {
   const char *name;
   int32_t arity;      /* number of arguments; -1: one or more */
   uint32_t flags;     /* DY_OP_* */
-  /* Checks argument dims and sets n->dim; returns 0, or dy_fail_*()'s value. */
+  /* Checks argument dims and sets n->dim; returns 0, or dy_fail_*()'s value.
+   * It may also set n->size (0 on entry) when n->dim is a copy of a valid dim
+   * (an argument's, batch included): dy_apply then skips checking it. */
   int (*dim)(dy_graph *g, dy_node *n);
   /* Fills n->val from the arguments' values. */
   void (*forward)(dy_graph *g, dy_node *n);

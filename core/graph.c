@@ -40,8 +40,9 @@ int dy_dim_eq_nobatch(dy_dim a, dy_dim b) {
 
 int dy_dim_eq(dy_dim a, dy_dim b) { return a.bd == b.bd && dy_dim_eq_nobatch(a, b); }
 
-/* dy_dim_ok, branch-light: dy_apply checks every node's result with it. */
-static inline int dim_ok(const dy_dim *d) {
+/* dy_dim_size(*d) when d is valid (dy_dim_ok), else 0; branch-light:
+ * dy_apply checks every node's result with it. */
+static inline uint32_t dim_checked_size(const dy_dim *d) {
   if (d->nd - 1u >= DY_MAX_DIMS || d->bd == 0) return 0;
   uint32_t d0 = d->d[0], d1 = d->d[1], d2 = d->d[2], d3 = d->d[3];
   if (!d0 | !d1 | !d2 | !d3) return 0;
@@ -49,11 +50,11 @@ static inline int dim_ok(const dy_dim *d) {
   /* every factor < 2^32, so no product below overflows 64 bits */
   uint64_t a = (uint64_t)d0 * d1, b = (uint64_t)d2 * d3;
   if ((a | b) > UINT32_MAX) return 0;
-  uint64_t c = a * b;
-  return c <= UINT32_MAX && c * d->bd <= UINT32_MAX;
+  uint64_t c = a * b * d->bd; /* may wrap only when a * b > UINT32_MAX: rejected */
+  return a * b <= UINT32_MAX && c <= UINT32_MAX ? (uint32_t)c : 0;
 }
 
-int dy_dim_ok(dy_dim d) { return dim_ok(&d); }
+int dy_dim_ok(dy_dim d) { return dim_checked_size(&d) != 0; }
 
 const char *dy_dim_str(dy_dim d, char *buf, size_t n) {
   if (n == 0) return buf;
@@ -291,25 +292,30 @@ static dy_expr invalid_expr(dy_graph *g) {
   return e;
 }
 
+#if defined(__GNUC__)
+#define DY_COLD __attribute__((cold, noinline))
+#else
+#define DY_COLD
+#endif
+
+/* Doubles the node array; 0, or -1 with the error set. */
+static DY_COLD int grow_nodes(dy_graph *g) {
+  if (g->cap >= UINT32_MAX / 2)
+    return dy_fail(g, DY_ENOMEM, "graph has too many nodes (%u)", (unsigned)g->n);
+  uint32_t nc = g->cap ? g->cap * 2 : 1024;
+  g->mallocs++;
+  dy_node *nn = g->alloc.alloc(g->alloc.ctx, (size_t)nc * sizeof(dy_node));
+  if (!nn) return dy_fail(g, DY_ENOMEM, "out of memory growing the graph to %u nodes", (unsigned)nc);
+  if (g->n) memcpy(nn, g->nodes, (size_t)g->n * sizeof(dy_node));
+  g->alloc.free(g->alloc.ctx, g->nodes);
+  g->nodes = nn;
+  g->cap = nc;
+  return 0;
+}
+
 /* Appends a node; returns its pointer or NULL (error set). */
 static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
-  if (g->n == g->cap) {
-    if (g->cap >= UINT32_MAX / 2) {
-      dy_fail(g, DY_ENOMEM, "graph has too many nodes (%u)", (unsigned)g->n);
-      return NULL;
-    }
-    uint32_t nc = g->cap ? g->cap * 2 : 1024;
-    g->mallocs++;
-    dy_node *nn = g->alloc.alloc(g->alloc.ctx, (size_t)nc * sizeof(dy_node));
-    if (!nn) {
-      dy_fail(g, DY_ENOMEM, "out of memory growing the graph to %u nodes", (unsigned)nc);
-      return NULL;
-    }
-    if (g->n) memcpy(nn, g->nodes, (size_t)g->n * sizeof(dy_node));
-    g->alloc.free(g->alloc.ctx, g->nodes);
-    g->nodes = nn;
-    g->cap = nc;
-  }
+  if (g->n == g->cap && grow_nodes(g) != 0) return NULL;
   dy_node *n = &g->nodes[g->n];
   n->op = op;
   n->val = NULL;
@@ -318,6 +324,7 @@ static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
   n->nargs = 0;
   n->flags = 0;
   n->pad_ = 0;
+  n->size = 0;
   n->tag = g->tag;
   n->name = NULL;
   return n;
@@ -330,12 +337,36 @@ static const char *stale_reason(dy_expr e) {
 }
 
 /* The error of argument i of a node being built by op (slow path of dy_apply). */
-static dy_expr bad_arg(dy_graph *g, const dy_op *op, uint32_t i, dy_expr a) {
+static DY_COLD dy_expr bad_arg(dy_graph *g, const dy_op *op, uint32_t i, dy_expr a) {
   if (a.g != g)
     dy_fail(g, DY_ESTALE, "%s: argument %u belongs to another graph%s", op->name, (unsigned)i,
             a.g ? "" : " (no graph: an unset or invalid expression)");
   else
     dy_fail(g, DY_ESTALE, "%s: argument %u %s", op->name, (unsigned)i, stale_reason(a));
+  return invalid_expr(g);
+}
+
+/* The errors of dy_apply other than bad arguments: wrong count, out of
+ * memory for the ids (n NULL), the dim function failing or (bad_dim) an
+ * invalid result dim (n the node). */
+static DY_COLD dy_expr bad_apply(dy_graph *g, const dy_op *op, uint32_t nargs, dy_node *n,
+                                 int bad_dim) {
+  if (!n) {
+    if ((op->arity >= 0 && (uint32_t)op->arity != nargs) || nargs == 0)
+      dy_fail(g, DY_EARG, nargs ? "%s: expects %d argument(s), got %u"
+                                : "%s: expects %d (or more) argument(s), got %u",
+              op->name, op->arity < 0 ? 1 : (int)op->arity, (unsigned)nargs);
+    else
+      dy_fail(g, DY_ENOMEM, "%s: out of memory for the argument list of node %u", op->name,
+              (unsigned)g->n);
+  } else if (g->status == DY_OK) {
+    char db[64];
+    if (bad_dim)
+      dy_fail_shape(g, n, "result dim %s is invalid (a zero or oversized dimension)",
+                    dy_dim_str(n->dim, db, sizeof db));
+    else
+      dy_fail_shape(g, n, "invalid arguments");
+  }
   return invalid_expr(g);
 }
 
@@ -347,23 +378,12 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
     if (!g) return invalid_expr(NULL);
   }
   if (g->status != DY_OK) return invalid_expr(g);
-  if (op->arity >= 0 && (uint32_t)op->arity != nargs) {
-    dy_fail(g, DY_EARG, "%s: expects %d argument(s), got %u", op->name, (int)op->arity,
-            (unsigned)nargs);
-    return invalid_expr(g);
-  }
-  if (nargs == 0) {
-    dy_fail(g, DY_EARG, "%s: expects at least one argument, got 0", op->name);
-    return invalid_expr(g);
-  }
+  if ((op->arity >= 0 && (uint32_t)op->arity != nargs) | (nargs == 0))
+    return bad_apply(g, op, nargs, NULL, 0);
   /* argument ids need only their own alignment (not dy_graph_data's 64
    * bytes): 4 bytes per argument keeps a graph's build data compact */
   uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
-  if (!ids) {
-    dy_fail(g, DY_ENOMEM, "%s: out of memory for the argument list of node %u", op->name,
-            (unsigned)g->n);
-    return invalid_expr(g);
-  }
+  if (!ids) return bad_apply(g, op, nargs, NULL, 0);
   /* one pass: check each argument (of g, of this generation, an existing
    * node: an invalid id is >= n), record its id, gather the gradient flag */
   uint16_t ng = 0;
@@ -382,16 +402,9 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
   n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
-  if (op->dim(g, n) != 0 || g->status != DY_OK) {
-    if (g->status == DY_OK) dy_fail_shape(g, n, "invalid arguments");
-    return invalid_expr(g);
-  }
-  if (!dim_ok(&n->dim)) {
-    char db[64];
-    dy_fail_shape(g, n, "result dim %s is invalid (a zero or oversized dimension)",
-                  dy_dim_str(n->dim, db, sizeof db));
-    return invalid_expr(g);
-  }
+  if (op->dim(g, n) != 0 || g->status != DY_OK) return bad_apply(g, op, nargs, n, 0);
+  /* a dim function that copies a valid dim may set n->size itself */
+  if (!n->size && !(n->size = dim_checked_size(&n->dim))) return bad_apply(g, op, nargs, n, 1);
   dy_expr e = {g, g->n++, g->gen};
   return e;
 }
@@ -410,6 +423,7 @@ dy_expr dy_apply_leaf(dy_graph *g, const dy_op *op, dy_dim d, const dy_aux *aux)
   dy_node *n = push_node(g, op);
   if (!n) return invalid_expr(g);
   n->dim = d;
+  n->size = (uint32_t)dy_dim_size(d);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
   if (op->dim && op->dim != leaf_dim && op->dim(g, n) != 0) return invalid_expr(g);
@@ -534,7 +548,7 @@ static int forward_to(dy_graph *g, uint32_t last) {
     dy_node *n = &g->nodes[i];
     const dy_op *op = n->op;
     if (!(op->flags & DY_OP_SETS_VAL)) {
-      n->val = dy_arena_alloc(g, &g->vals, dy_dim_size(n->dim) * sizeof(dy_real));
+      n->val = dy_arena_alloc(g, &g->vals, (size_t)n->size * sizeof(dy_real));
       if (!n->val) {
         char b[256];
         g->nfwd = i;
@@ -545,7 +559,7 @@ static int forward_to(dy_graph *g, uint32_t last) {
     }
     op->forward(g, n);
     dy_scratch_reset(g);
-    if ((check & DY_CHECK_NAN) && nonfinite(n->val, dy_dim_size(n->dim))) {
+    if ((check & DY_CHECK_NAN) && nonfinite(n->val, n->size)) {
       g->nfwd = i + 1;
       nan_error(g, n, "forward value");
       return -1;
@@ -574,7 +588,7 @@ const dy_real *dy_grad(dy_expr e) {
 
 /* An uninitialised gradient for n (NULL when out of memory). */
 static inline dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
-  return dy_arena_alloc(g, &g->grads, dy_dim_size(n->dim) * sizeof(dy_real));
+  return dy_arena_alloc(g, &g->grads, (size_t)n->size * sizeof(dy_real));
 }
 
 dy_status dy_backward(dy_expr e) {
@@ -610,7 +624,7 @@ dy_status dy_backward(dy_expr e) {
     dy_fail(g, DY_ENOMEM, "backward: out of memory");
     return g->status;
   }
-  for (size_t k = 0, s = dy_dim_size(root->dim); k < s; k++) root->grad[k] = 1;
+  for (size_t k = 0, s = root->size; k < s; k++) root->grad[k] = 1;
   root->flags |= DY_NODE_LIVE;
   /* A gradient is allocated when the first contribution to it is due. An op
    * with DY_OP_BWD_ASSIGN writes that first contribution over the
@@ -631,7 +645,7 @@ dy_status dy_backward(dy_expr e) {
     if ((n->flags & (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD)) != (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD))
       continue;
     const dy_op *op = n->op;
-    if (check_nan && nonfinite(n->grad, dy_dim_size(n->dim))) {
+    if (check_nan && nonfinite(n->grad, n->size)) {
       nan_error(g, n, "gradient");
       return g->status;
     }
@@ -639,7 +653,7 @@ dy_status dy_backward(dy_expr e) {
       if (op->flags & DY_OP_VARIABLE) {
         dy_real *dst = n->aux[1].p;
         if (dst && !g->bwd_redirect && !(n->flags & DY_NODE_GRAD_DIRECT))
-          dy_vadd(dy_dim_size(n->dim), n->grad, dst);
+          dy_vadd(n->size, n->grad, dst);
         call_hook(n);
       }
       continue;
@@ -660,7 +674,7 @@ dy_status dy_backward(dy_expr e) {
           }
           if (op->flags & DY_OP_BWD_ASSIGN) a->flags |= DY_NODE_LIVE | DY_NODE_GRAD_FRESH;
           else {
-            memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
+            memset(a->grad, 0, (size_t)a->size * sizeof(dy_real));
             a->flags |= DY_NODE_LIVE;
           }
         }

@@ -10,6 +10,14 @@
 
 int dy_dim_same_bcast(dy_graph *g, dy_node *n) {
   const dy_node *a0 = dy_arg(g, n, 0);
+  if (n->nargs == 2) { /* the common case: two arguments of one batch size */
+    const dy_node *a1 = dy_arg(g, n, 1);
+    if (dy_same_dims(&a0->dim, &a1->dim) && a0->dim.bd == a1->dim.bd) {
+      n->dim = a0->dim;
+      n->size = a0->size; /* a valid dim: dy_apply need not check it */
+      return 0;
+    }
+  }
   uint32_t bd = a0->dim.bd;
   for (uint32_t i = 1; i < n->nargs; i++) {
     const dy_node *a = dy_arg(g, n, i);
@@ -45,7 +53,9 @@ int dy_dim_class_pick(dy_graph *g, dy_node *n) {
 }
 
 int dy_dim_unary(dy_graph *g, dy_node *n) {
-  n->dim = dy_arg(g, n, 0)->dim;
+  const dy_node *a = dy_arg(g, n, 0);
+  n->dim = a->dim;
+  n->size = a->size;
   return 0;
 }
 
@@ -57,7 +67,7 @@ static void add_fwd(dy_graph *g, dy_node *n) {
   if (a->dim.bd == b->dim.bd) { /* no broadcast: one flat loop */
     const dy_real *restrict x = a->val, *restrict z = b->val;
     dy_real *restrict y = n->val;
-    for (size_t i = 0, s = dy_dim_size(n->dim); i < s; i++) y[i] = x[i] + z[i];
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] + z[i];
     return;
   }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
@@ -73,8 +83,8 @@ static void add_fwd(dy_graph *g, dy_node *n) {
 static void pass_grad(dy_graph *g, dy_node *n, uint32_t i, dy_real s) {
   dy_node *a = dy_arg(g, n, i);
   if (a->dim.bd == n->dim.bd) {
-    if (dy_grad_fresh(a)) dy_ew_copy_scaled(dy_dim_size(n->dim), s, n->grad, a->grad);
-    else dy_ew_axpy(dy_dim_size(n->dim), s, n->grad, a->grad);
+    if (dy_grad_fresh(a)) dy_ew_copy_scaled(n->size, s, n->grad, a->grad);
+    else dy_ew_axpy(n->size, s, n->grad, a->grad);
     return;
   }
   size_t m = dy_dim_per_batch(n->dim);
@@ -98,7 +108,7 @@ static void sub_fwd(dy_graph *g, dy_node *n) {
   if (a->dim.bd == b->dim.bd) {
     const dy_real *restrict x = a->val, *restrict z = b->val;
     dy_real *restrict y = n->val;
-    for (size_t i = 0, s = dy_dim_size(n->dim); i < s; i++) y[i] = x[i] - z[i];
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] - z[i];
     return;
   }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
@@ -125,13 +135,13 @@ dy_expr dy_sub(dy_expr a, dy_expr b) {
 static void lin_fwd(dy_graph *g, dy_node *n) {
   const dy_real *x = dy_arg(g, n, 0)->val;
   dy_real s = (dy_real)n->aux[0].f, c = (dy_real)n->aux[1].f;
-  for (size_t i = 0, m = dy_dim_size(n->dim); i < m; i++) n->val[i] = s * x[i] + c;
+  for (size_t i = 0, m = n->size; i < m; i++) n->val[i] = s * x[i] + c;
 }
 
 static void lin_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_node *a = dy_arg(g, n, i);
-  if (dy_grad_fresh(a)) dy_ew_copy_scaled(dy_dim_size(n->dim), (dy_real)n->aux[0].f, n->grad, a->grad);
-  else dy_ew_axpy(dy_dim_size(n->dim), (dy_real)n->aux[0].f, n->grad, a->grad);
+  if (dy_grad_fresh(a)) dy_ew_copy_scaled(n->size, (dy_real)n->aux[0].f, n->grad, a->grad);
+  else dy_ew_axpy(n->size, (dy_real)n->aux[0].f, n->grad, a->grad);
 }
 
 static const dy_op op_neg = {"neg", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
@@ -154,7 +164,7 @@ static void cmult_fwd(dy_graph *g, dy_node *n) {
   if (a->dim.bd == b->dim.bd) {
     const dy_real *restrict x = a->val, *restrict z = b->val;
     dy_real *restrict y = n->val;
-    for (size_t i = 0, s = dy_dim_size(n->dim); i < s; i++) y[i] = x[i] * z[i];
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] * z[i];
     return;
   }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
@@ -172,7 +182,7 @@ static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   if (a->dim.bd == n->dim.bd && o->dim.bd == n->dim.bd) {
     const dy_real *restrict dy = n->grad, *restrict z = o->val;
     dy_real *restrict dx = a->grad;
-    size_t s = dy_dim_size(n->dim);
+    size_t s = n->size;
     if (dy_grad_fresh(a))
       for (size_t j = 0; j < s; j++) dx[j] = dy[j] * z[j];
     else
@@ -202,7 +212,7 @@ static void cdiv_fwd(dy_graph *g, dy_node *n) {
   if (a->dim.bd == b->dim.bd) {
     const dy_real *restrict x = a->val, *restrict z = b->val;
     dy_real *restrict y = n->val;
-    for (size_t i = 0, s = dy_dim_size(n->dim); i < s; i++) y[i] = x[i] / z[i];
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] / z[i];
     return;
   }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
