@@ -143,6 +143,12 @@ KFN static inline __m256i mask_avx2(size_t n) {
 }
 #define LOADN(p, n) _mm256_maskload_pd((p), mask_avx2(n))
 #define STOREN(p, v, n) _mm256_maskstore_pd((p), mask_avx2(n), (v))
+KFN static inline __m256i maskr_avx2(size_t lo, size_t hi) {
+  __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
+  return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)lo), i),
+                             _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)hi), i));
+}
+#define LOADR(p, lo, hi) _mm256_maskload_pd((p), maskr_avx2((lo), (hi)))
 /* out[0..3] = the sums of a, b, c, d */
 KFN static inline void hsum4_avx2(__m256d a, __m256d b, __m256d c, __m256d d, double *out) {
   __m256d t0 = _mm256_hadd_pd(a, b), t1 = _mm256_hadd_pd(c, d);
@@ -167,6 +173,12 @@ KFN static inline __m256i mask_avx2(size_t n) {
 }
 #define LOADN(p, n) _mm256_maskload_ps((p), mask_avx2(n))
 #define STOREN(p, v, n) _mm256_maskstore_ps((p), mask_avx2(n), (v))
+KFN static inline __m256i maskr_avx2(size_t lo, size_t hi) {
+  __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), i),
+                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), i));
+}
+#define LOADR(p, lo, hi) _mm256_maskload_ps((p), maskr_avx2((lo), (hi)))
 /* out[0..3] = the sums of a, b, c, d */
 KFN static inline void hsum4_avx2(__m256 a, __m256 b, __m256 c, __m256 d, float *out) {
   __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
@@ -198,6 +210,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #undef ZERO
 #undef LOADN
 #undef STOREN
+#undef LOADR
 #undef HSUM
 #undef HSUM4
 
@@ -220,6 +233,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #define ZERO _mm512_setzero_pd
 #define KMASK(n) ((__mmask8)((1u << (n)) - 1u))
 #define LOADN(p, n) _mm512_maskz_loadu_pd(KMASK(n), (p))
+#define LOADR(p, lo, hi) _mm512_maskz_loadu_pd((__mmask8)(KMASK(hi) & ~KMASK(lo)), (p))
 #define STOREN(p, v, n) _mm512_mask_storeu_pd((p), KMASK(n), (v))
 #define HSUM _mm512_reduce_add_pd
 /* out[0..3] = the sums of a, b, c, d: halves first, then the AVX2 tree */
@@ -239,6 +253,7 @@ KFN static inline void hsum4_avx512(__m512d a, __m512d b, __m512d c, __m512d d, 
 #define ZERO _mm512_setzero_ps
 #define KMASK(n) ((__mmask16)((1u << (n)) - 1u))
 #define LOADN(p, n) _mm512_maskz_loadu_ps(KMASK(n), (p))
+#define LOADR(p, lo, hi) _mm512_maskz_loadu_ps((__mmask16)(KMASK(hi) & ~KMASK(lo)), (p))
 #define STOREN(p, v, n) _mm512_mask_storeu_ps((p), KMASK(n), (v))
 #define HSUM _mm512_reduce_add_ps
 KFN static inline void hsum4_avx512(__m512 a, __m512 b, __m512 c, __m512 d, float *out) {
