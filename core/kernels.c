@@ -8,10 +8,12 @@
  * it, takes the products whose size makes it pay (thresholds measured with
  * dync-bench kernels; see the KERN_* constants).
  * Memory: the packed gemm path (products of at least KERN_PACK_MIN
- * multiply-adds and more than 2 vectors' worth of rows) mallocs its packing
- * buffers (about 0.6 MB in float) once per call and frees them; on failure it
- * falls back to the unpacked kernels. gemv, ger, axpy, dot, the small-M paths
- * and every product under that size never allocate. */
+ * multiply-adds and more than 2 vectors' worth of rows) packs into a buffer
+ * (about 0.6 MB in float) of the calling thread, malloc'ed on its first such
+ * product and kept until the thread exits (a pthread key's destructor frees
+ * it; no state is shared between threads); if it cannot be had, the unpacked
+ * kernels run. gemv, ger, axpy, dot, the small-M paths and every product
+ * under that size never allocate. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -39,6 +41,44 @@ const char *dy_kernels_backend(void) {
 #else
   return "builtin";
 #endif
+}
+
+/* The calling thread's packing buffer of at least n reals (64-byte
+ * aligned), or NULL when out of memory. One per thread, grown on demand. */
+typedef struct kern_buf {
+  size_t n;    /* reals available at p */
+  dy_real *p;  /* 64-byte aligned, inside raw */
+  void *raw;
+} kern_buf;
+static pthread_key_t kern_buf_key;
+static pthread_once_t kern_buf_once = PTHREAD_ONCE_INIT;
+static int kern_buf_ok;
+static void kern_buf_free(void *v) {
+  kern_buf *b = v;
+  if (b) free(b->raw);
+  free(b);
+}
+static void kern_buf_init(void) { kern_buf_ok = pthread_key_create(&kern_buf_key, kern_buf_free) == 0; }
+static dy_real *kern_pack_buf(size_t n) {
+  pthread_once(&kern_buf_once, kern_buf_init);
+  if (!kern_buf_ok) return NULL;
+  kern_buf *b = pthread_getspecific(kern_buf_key);
+  if (b && b->n >= n) return b->p;
+  if (!b) {
+    b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    if (pthread_setspecific(kern_buf_key, b) != 0) {
+      free(b);
+      return NULL;
+    }
+  }
+  void *raw = malloc(n * sizeof(dy_real) + 64);
+  if (!raw) return NULL;
+  free(b->raw);
+  b->raw = raw;
+  b->p = (dy_real *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+  b->n = n;
+  return b->p;
 }
 
 /* C(M,N) = beta C, where beta == 0 overwrites (NaN in C does not survive). */

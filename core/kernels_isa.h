@@ -782,10 +782,9 @@ KFN static void FN(gemm)(int ta, int tb, size_t M, size_t N, size_t K, dy_real a
     return;
   }
   if ((double)M * N * K >= KERN_PACK_MIN && M >= MR) {
-    dy_real *buf = malloc(((size_t)MC_ * KC_ + (size_t)KC_ * NC_) * sizeof(dy_real));
+    dy_real *buf = kern_pack_buf((size_t)MC_ * KC_ + (size_t)KC_ * NC_);
     if (buf) {
       FN(gemm_packed)(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc, buf);
-      free(buf);
       return;
     }
   }
