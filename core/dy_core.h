@@ -138,6 +138,10 @@ int dy_graph_train(const dy_graph *g);
 /* Check flags: DY_CHECK_NAN stops forward/backward at the first node whose
  * value or gradient holds NaN or Inf, with an error naming it. */
 #define DY_CHECK_NAN 1u
+/* DY_KEEP_VAR_GRADS gives every variable its own gradient of each backward
+ * (dy_grad, dumps), added into the caller's buffer at the end, as before
+ * gradients went straight into the buffers (see dy_backward); slower. */
+#define DY_KEEP_VAR_GRADS 2u
 void dy_graph_set_check(dy_graph *g, unsigned flags);
 /* Time tag given to nodes built from now on (RNN builders set the step);
  * DY_NO_TAG for none. Dumps group nodes by tag. */
@@ -194,10 +198,18 @@ const dy_real *dy_forward(dy_expr e);
 dy_real dy_scalar(dy_expr e);
 /* Backward from e, whose every batch element must hold one value (the batch
  * losses are summed). Forwards first if needed. Adds gradients into the
- * variables' buffers. 0 (DY_OK) on success, else the error status. */
+ * variables' buffers. 0 (DY_OK) on success, else the error status.
+ * Contract: ops add a variable's gradient contributions straight into its
+ * caller-owned buffer, during the backward (no per-backward copy), unless
+ * the check flags hold DY_CHECK_NAN (the buffer stays clean when a NaN is
+ * found) or DY_KEEP_VAR_GRADS, or under dy_check_grad; the buffer must not
+ * be read or written by anything else while a backward runs. */
 dy_status dy_backward(dy_expr e);
 /* Gradient dL/de from the last backward, or NULL when backward did not reach
- * e (no variable below it, or not on a path to the loss). */
+ * e (no variable below it, or not on a path to the loss). For a variable
+ * with a gradient buffer this is the buffer itself, which holds the sum over
+ * every backward since the caller zeroed it (dL/de of the last backward
+ * alone under DY_CHECK_NAN or DY_KEEP_VAR_GRADS, or when e is the root). */
 const dy_real *dy_grad(dy_expr e);
 
 /* Finite-difference check of scalar expression loss against the analytic

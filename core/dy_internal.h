@@ -46,6 +46,13 @@ static inline void dy_arena_rewind(dy_graph *g, dy_arena *a) {
   dy_arena_rewind_slow(g, a);
 }
 
+/* Rewinds the scratch arena if anything was allocated since the last rewind
+ * (forward and backward call it after every op: usually a load and a branch). */
+static inline void dy_scratch_reset(dy_graph *g) {
+  dy_block *h = g->scratch.head;
+  if (h && (h->used || g->scratch.cur != h)) dy_arena_rewind(g, &g->scratch);
+}
+
 void dy_arena_free(dy_graph *g, dy_arena *a);
 size_t dy_arena_used(const dy_arena *a);
 

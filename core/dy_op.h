@@ -23,6 +23,9 @@
  *   an op with DY_OP_BWD_ASSIGN may be given a fresh (uninitialised) grad,
  *   marked by dy_grad_fresh(arg): it must then WRITE (=) every element of it
  *   in that call instead of adding (this saves zero-filling it).
+ * - an argument's grad may be a variable's caller-owned gradient buffer
+ *   (DY_NODE_GRAD_DIRECT, see dy_backward in dy_core.h): never fresh, it
+ *   holds earlier sums too, so backward only ever adds to it.
  * - n->grad and every argument's val are valid during backward.
  * - Scratch memory: dy_scratch() during forward/backward, released after the call.
  */
@@ -63,6 +66,7 @@ struct dy_node {
   uint16_t flags;        /* DY_NODE_* */
   uint16_t pad_;
   int32_t tag;           /* time tag or DY_NO_TAG */
+  uint32_t size;         /* dy_dim_size(dim), set when the node is built */
   const char *name;      /* NULL or a name copied into the graph */
   dy_aux aux[DY_NAUX];   /* op parameters */
 };
@@ -70,12 +74,15 @@ struct dy_node {
 #define DY_NODE_NEEDS_GRAD 1u /* some variable lies below: backward visits it */
 #define DY_NODE_LIVE       2u /* on a path to the current backward root */
 #define DY_NODE_GRAD_FRESH 4u /* grad allocated, not yet written (DY_OP_BWD_ASSIGN) */
+#define DY_NODE_GRAD_DIRECT 8u /* a variable whose grad IS its caller's buffer (aux[1]) */
 
 typedef struct dy_op {
   const char *name;
   int32_t arity;      /* number of arguments; -1: one or more */
   uint32_t flags;     /* DY_OP_* */
-  /* Checks argument dims and sets n->dim; returns 0, or dy_fail_*()'s value. */
+  /* Checks argument dims and sets n->dim; returns 0, or dy_fail_*()'s value.
+   * It may also set n->size (0 on entry) when n->dim is a copy of a valid dim
+   * (an argument's, batch included): dy_apply then skips checking it. */
   int (*dim)(dy_graph *g, dy_node *n);
   /* Fills n->val from the arguments' values. */
   void (*forward)(dy_graph *g, dy_node *n);
@@ -114,6 +121,7 @@ struct dy_graph {
   int train;
   dy_status status;
   int bwd_redirect;     /* dy_check_grad: variables get arena gradients */
+  uint32_t bwd_dirty;   /* nodes [0, bwd_dirty) may hold flags/grads of an earlier backward */
   void *nn_grads;       /* nn/: the dy_grad_set receiving parameter gradients (NULL: the model) */
   uint32_t last_root;   /* root of the last backward, or DY_INVALID_ID */
   uint64_t rng[2];

@@ -40,8 +40,9 @@ int dy_dim_eq_nobatch(dy_dim a, dy_dim b) {
 
 int dy_dim_eq(dy_dim a, dy_dim b) { return a.bd == b.bd && dy_dim_eq_nobatch(a, b); }
 
-/* dy_dim_ok, branch-light: dy_apply checks every node's result with it. */
-static inline int dim_ok(const dy_dim *d) {
+/* dy_dim_size(*d) when d is valid (dy_dim_ok), else 0; branch-light:
+ * dy_apply checks every node's result with it. */
+static inline uint32_t dim_checked_size(const dy_dim *d) {
   if (d->nd - 1u >= DY_MAX_DIMS || d->bd == 0) return 0;
   uint32_t d0 = d->d[0], d1 = d->d[1], d2 = d->d[2], d3 = d->d[3];
   if (!d0 | !d1 | !d2 | !d3) return 0;
@@ -49,11 +50,11 @@ static inline int dim_ok(const dy_dim *d) {
   /* every factor < 2^32, so no product below overflows 64 bits */
   uint64_t a = (uint64_t)d0 * d1, b = (uint64_t)d2 * d3;
   if ((a | b) > UINT32_MAX) return 0;
-  uint64_t c = a * b;
-  return c <= UINT32_MAX && c * d->bd <= UINT32_MAX;
+  uint64_t c = a * b * d->bd; /* may wrap only when a * b > UINT32_MAX: rejected */
+  return a * b <= UINT32_MAX && c <= UINT32_MAX ? (uint32_t)c : 0;
 }
 
-int dy_dim_ok(dy_dim d) { return dim_ok(&d); }
+int dy_dim_ok(dy_dim d) { return dim_checked_size(&d) != 0; }
 
 const char *dy_dim_str(dy_dim d, char *buf, size_t n) {
   if (n == 0) return buf;
@@ -183,6 +184,7 @@ void dy_graph_renew(dy_graph *g) {
   g->err[0] = 0;
   g->tag = DY_NO_TAG;
   g->last_root = DY_INVALID_ID;
+  g->bwd_dirty = 0;
   dy_arena_rewind(g, &g->data);
   dy_arena_rewind(g, &g->vals);
   dy_arena_rewind(g, &g->grads);
@@ -196,7 +198,9 @@ void dy_graph_invalidate(dy_graph *g) {
   for (uint32_t i = 0; i < g->n; i++) {
     g->nodes[i].val = NULL;
     g->nodes[i].grad = NULL;
+    g->nodes[i].flags &= (uint16_t)~(DY_NODE_LIVE | DY_NODE_GRAD_FRESH | DY_NODE_GRAD_DIRECT);
   }
+  g->bwd_dirty = 0;
   dy_arena_rewind(g, &g->vals);
   dy_arena_rewind(g, &g->grads);
 }
@@ -288,25 +292,30 @@ static dy_expr invalid_expr(dy_graph *g) {
   return e;
 }
 
+#if defined(__GNUC__)
+#define DY_COLD __attribute__((cold, noinline))
+#else
+#define DY_COLD
+#endif
+
+/* Doubles the node array; 0, or -1 with the error set. */
+static DY_COLD int grow_nodes(dy_graph *g) {
+  if (g->cap >= UINT32_MAX / 2)
+    return dy_fail(g, DY_ENOMEM, "graph has too many nodes (%u)", (unsigned)g->n);
+  uint32_t nc = g->cap ? g->cap * 2 : 1024;
+  g->mallocs++;
+  dy_node *nn = g->alloc.alloc(g->alloc.ctx, (size_t)nc * sizeof(dy_node));
+  if (!nn) return dy_fail(g, DY_ENOMEM, "out of memory growing the graph to %u nodes", (unsigned)nc);
+  if (g->n) memcpy(nn, g->nodes, (size_t)g->n * sizeof(dy_node));
+  g->alloc.free(g->alloc.ctx, g->nodes);
+  g->nodes = nn;
+  g->cap = nc;
+  return 0;
+}
+
 /* Appends a node; returns its pointer or NULL (error set). */
 static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
-  if (g->n == g->cap) {
-    if (g->cap >= UINT32_MAX / 2) {
-      dy_fail(g, DY_ENOMEM, "graph has too many nodes (%u)", (unsigned)g->n);
-      return NULL;
-    }
-    uint32_t nc = g->cap ? g->cap * 2 : 1024;
-    g->mallocs++;
-    dy_node *nn = g->alloc.alloc(g->alloc.ctx, (size_t)nc * sizeof(dy_node));
-    if (!nn) {
-      dy_fail(g, DY_ENOMEM, "out of memory growing the graph to %u nodes", (unsigned)nc);
-      return NULL;
-    }
-    if (g->n) memcpy(nn, g->nodes, (size_t)g->n * sizeof(dy_node));
-    g->alloc.free(g->alloc.ctx, g->nodes);
-    g->nodes = nn;
-    g->cap = nc;
-  }
+  if (g->n == g->cap && grow_nodes(g) != 0) return NULL;
   dy_node *n = &g->nodes[g->n];
   n->op = op;
   n->val = NULL;
@@ -315,6 +324,7 @@ static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
   n->nargs = 0;
   n->flags = 0;
   n->pad_ = 0;
+  n->size = 0;
   n->tag = g->tag;
   n->name = NULL;
   return n;
@@ -326,59 +336,75 @@ static const char *stale_reason(dy_expr e) {
   return "names a node that does not exist";
 }
 
-dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_aux *aux) {
-  dy_graph *g = NULL;
-  for (uint32_t i = 0; i < nargs; i++)
-    if (args[i].g) { g = args[i].g; break; }
-  if (!g) return invalid_expr(NULL);
-  if (g->status != DY_OK) return invalid_expr(g);
-  if (nargs == 0 || (op->arity >= 0 && (uint32_t)op->arity != nargs)) {
-    dy_fail(g, DY_EARG, "%s: expects %d argument(s), got %u", op->name, (int)op->arity,
-            (unsigned)nargs);
-    return invalid_expr(g);
+/* The error of argument i of a node being built by op (slow path of dy_apply). */
+static DY_COLD dy_expr bad_arg(dy_graph *g, const dy_op *op, uint32_t i, dy_expr a) {
+  if (a.g != g)
+    dy_fail(g, DY_ESTALE, "%s: argument %u belongs to another graph%s", op->name, (unsigned)i,
+            a.g ? "" : " (no graph: an unset or invalid expression)");
+  else
+    dy_fail(g, DY_ESTALE, "%s: argument %u %s", op->name, (unsigned)i, stale_reason(a));
+  return invalid_expr(g);
+}
+
+/* The errors of dy_apply other than bad arguments: wrong count, out of
+ * memory for the ids (n NULL), the dim function failing or (bad_dim) an
+ * invalid result dim (n the node). */
+static DY_COLD dy_expr bad_apply(dy_graph *g, const dy_op *op, uint32_t nargs, dy_node *n,
+                                 int bad_dim) {
+  if (!n) {
+    if ((op->arity >= 0 && (uint32_t)op->arity != nargs) || nargs == 0)
+      dy_fail(g, DY_EARG, nargs ? "%s: expects %d argument(s), got %u"
+                                : "%s: expects %d (or more) argument(s), got %u",
+              op->name, op->arity < 0 ? 1 : (int)op->arity, (unsigned)nargs);
+    else
+      dy_fail(g, DY_ENOMEM, "%s: out of memory for the argument list of node %u", op->name,
+              (unsigned)g->n);
+  } else if (g->status == DY_OK) {
+    char db[64];
+    if (bad_dim)
+      dy_fail_shape(g, n, "result dim %s is invalid (a zero or oversized dimension)",
+                    dy_dim_str(n->dim, db, sizeof db));
+    else
+      dy_fail_shape(g, n, "invalid arguments");
   }
+  return invalid_expr(g);
+}
+
+dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_aux *aux) {
+  dy_graph *g = nargs ? args[0].g : NULL;
+  if (!g) {
+    for (uint32_t i = 1; i < nargs; i++)
+      if (args[i].g) { g = args[i].g; break; }
+    if (!g) return invalid_expr(NULL);
+  }
+  if (g->status != DY_OK) return invalid_expr(g);
+  if ((op->arity >= 0 && (uint32_t)op->arity != nargs) | (nargs == 0))
+    return bad_apply(g, op, nargs, NULL, 0);
   /* argument ids need only their own alignment (not dy_graph_data's 64
    * bytes): 4 bytes per argument keeps a graph's build data compact */
   uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
-  if (!ids) {
-    dy_fail(g, DY_ENOMEM, "%s: out of memory for the argument list of node %u", op->name,
-            (unsigned)g->n);
-    return invalid_expr(g);
-  }
-  /* one pass: check each argument, record its id, gather the gradient flag */
+  if (!ids) return bad_apply(g, op, nargs, NULL, 0);
+  /* one pass: check each argument (of g, of this generation, an existing
+   * node: an invalid id is >= n), record its id, gather the gradient flag */
   uint16_t ng = 0;
+  const uint32_t gen = g->gen, nn = g->n;
+  const dy_node *nodes = g->nodes;
   for (uint32_t i = 0; i < nargs; i++) {
     dy_expr a = args[i];
-    if (a.g != g) {
-      dy_fail(g, DY_ESTALE, "%s: argument %u belongs to another graph%s", op->name,
-              (unsigned)i, a.g ? "" : " (no graph: an unset or invalid expression)");
-      return invalid_expr(g);
-    }
-    if (!expr_live(a)) {
-      dy_fail(g, DY_ESTALE, "%s: argument %u %s", op->name, (unsigned)i, stale_reason(a));
-      return invalid_expr(g);
-    }
+    if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, i, a);
     ids[i] = a.id;
-    ng |= g->nodes[a.id].flags & DY_NODE_NEEDS_GRAD;
+    ng |= nodes[a.id].flags;
   }
   dy_node *n = push_node(g, op);
   if (!n) return invalid_expr(g);
-  if (op->flags & DY_OP_NOGRAD) ng = 0;
   n->args = ids;
   n->nargs = nargs;
-  n->flags = ng;
+  n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
-  if (op->dim(g, n) != 0 || g->status != DY_OK) {
-    if (g->status == DY_OK) dy_fail_shape(g, n, "invalid arguments");
-    return invalid_expr(g);
-  }
-  if (!dim_ok(&n->dim)) {
-    char db[64];
-    dy_fail_shape(g, n, "result dim %s is invalid (a zero or oversized dimension)",
-                  dy_dim_str(n->dim, db, sizeof db));
-    return invalid_expr(g);
-  }
+  if (op->dim(g, n) != 0 || g->status != DY_OK) return bad_apply(g, op, nargs, n, 0);
+  /* a dim function that copies a valid dim may set n->size itself */
+  if (!n->size && !(n->size = dim_checked_size(&n->dim))) return bad_apply(g, op, nargs, n, 1);
   dy_expr e = {g, g->n++, g->gen};
   return e;
 }
@@ -397,6 +423,7 @@ dy_expr dy_apply_leaf(dy_graph *g, const dy_op *op, dy_dim d, const dy_aux *aux)
   dy_node *n = push_node(g, op);
   if (!n) return invalid_expr(g);
   n->dim = d;
+  n->size = (uint32_t)dy_dim_size(d);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
   if (op->dim && op->dim != leaf_dim && op->dim(g, n) != 0) return invalid_expr(g);
@@ -516,25 +543,29 @@ static void nan_error(dy_graph *g, const dy_node *n, const char *where) {
 }
 
 static int forward_to(dy_graph *g, uint32_t last) {
+  const unsigned check = g->check;
   for (uint32_t i = g->nfwd; i <= last; i++) {
     dy_node *n = &g->nodes[i];
-    if (!(n->op->flags & DY_OP_SETS_VAL)) {
-      n->val = dy_arena_alloc(g, &g->vals, dy_dim_size(n->dim) * sizeof(dy_real));
+    const dy_op *op = n->op;
+    if (!(op->flags & DY_OP_SETS_VAL)) {
+      n->val = dy_arena_alloc(g, &g->vals, (size_t)n->size * sizeof(dy_real));
       if (!n->val) {
         char b[256];
+        g->nfwd = i;
         dy_fail(g, DY_ENOMEM, "forward: out of memory for the value of %s",
                 dy_node_desc(g, n, b, sizeof b));
         return -1;
       }
     }
-    n->op->forward(g, n);
-    dy_arena_rewind(g, &g->scratch);
-    g->nfwd = i + 1;
-    if ((g->check & DY_CHECK_NAN) && nonfinite(n->val, dy_dim_size(n->dim))) {
+    op->forward(g, n);
+    dy_scratch_reset(g);
+    if ((check & DY_CHECK_NAN) && nonfinite(n->val, n->size)) {
+      g->nfwd = i + 1;
       nan_error(g, n, "forward value");
       return -1;
     }
   }
+  g->nfwd = last + 1;
   return 0;
 }
 
@@ -556,8 +587,8 @@ const dy_real *dy_grad(dy_expr e) {
 }
 
 /* An uninitialised gradient for n (NULL when out of memory). */
-static dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
-  return dy_arena_alloc(g, &g->grads, dy_dim_size(n->dim) * sizeof(dy_real));
+static inline dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
+  return dy_arena_alloc(g, &g->grads, (size_t)n->size * sizeof(dy_real));
 }
 
 dy_status dy_backward(dy_expr e) {
@@ -575,55 +606,82 @@ dy_status dy_backward(dy_expr e) {
   if (e.id >= g->nfwd && forward_to(g, e.id) != 0) return g->status;
   dy_arena_rewind(g, &g->grads);
   g->last_root = e.id;
-  for (uint32_t i = 0; i < g->n; i++) { /* every node: later ones may hold old gradients */
+  /* Forget an earlier backward: only nodes it can have reached (those up to
+   * its root) hold flags or gradients; a graph's first backward skips this. */
+  for (uint32_t i = 0, m = g->bwd_dirty < g->n ? g->bwd_dirty : g->n; i < m; i++) {
     dy_node *n = &g->nodes[i];
-    n->flags &= (uint16_t)~(DY_NODE_LIVE | DY_NODE_GRAD_FRESH);
+    n->flags &= (uint16_t)~(DY_NODE_LIVE | DY_NODE_GRAD_FRESH | DY_NODE_GRAD_DIRECT);
     n->grad = NULL;
   }
   root = &g->nodes[e.id];
-  if (!(root->flags & DY_NODE_NEEDS_GRAD)) return DY_OK;
+  if (!(root->flags & DY_NODE_NEEDS_GRAD)) {
+    g->bwd_dirty = 0;
+    return DY_OK;
+  }
+  if (e.id + 1 > g->bwd_dirty) g->bwd_dirty = e.id + 1;
   root->grad = grad_alloc(g, root);
   if (!root->grad) {
     dy_fail(g, DY_ENOMEM, "backward: out of memory");
     return g->status;
   }
-  for (size_t k = 0, s = dy_dim_size(root->dim); k < s; k++) root->grad[k] = 1;
+  for (size_t k = 0, s = root->size; k < s; k++) root->grad[k] = 1;
   root->flags |= DY_NODE_LIVE;
   /* A gradient is allocated when the first contribution to it is due. An op
    * with DY_OP_BWD_ASSIGN writes that first contribution over the
    * uninitialised memory (the node is marked fresh during the call); for any
-   * other op it is zero-filled first. Every later contribution adds. */
+   * other op it is zero-filled first. Every later contribution adds.
+   * A variable's gradient is its caller's buffer itself (contributions add
+   * straight into it, never fresh) unless the root is the variable, under
+   * dy_check_grad (bwd_redirect: the caller's buffers stay untouched), in
+   * NaN check mode (a NaN must be caught before it reaches the buffer) and
+   * with DY_KEEP_VAR_GRADS: then it gets an arena gradient, added into the
+   * buffer at the variable's turn. Direct or not, the buffer receives the
+   * same contributions; only their rounding order differs (buffer + c1 + c2
+   * instead of buffer + (c1 + c2)). */
+  const int direct = !g->bwd_redirect && !(g->check & (DY_CHECK_NAN | DY_KEEP_VAR_GRADS));
+  const int check_nan = (g->check & DY_CHECK_NAN) != 0;
   for (uint32_t i = e.id + 1; i-- > 0;) {
     dy_node *n = &g->nodes[i];
     if ((n->flags & (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD)) != (DY_NODE_LIVE | DY_NODE_NEEDS_GRAD))
       continue;
-    if ((g->check & DY_CHECK_NAN) && nonfinite(n->grad, dy_dim_size(n->dim))) {
+    const dy_op *op = n->op;
+    if (check_nan && nonfinite(n->grad, n->size)) {
       nan_error(g, n, "gradient");
       return g->status;
     }
-    if (n->op->flags & DY_OP_VARIABLE) {
-      dy_real *dst = n->aux[1].p;
-      if (dst && !g->bwd_redirect) dy_vadd(dy_dim_size(n->dim), n->grad, dst);
-      call_hook(n);
+    if (op->flags & DY_OP_LEAF) {
+      if (op->flags & DY_OP_VARIABLE) {
+        dy_real *dst = n->aux[1].p;
+        if (dst && !g->bwd_redirect && !(n->flags & DY_NODE_GRAD_DIRECT))
+          dy_vadd(n->size, n->grad, dst);
+        call_hook(n);
+      }
       continue;
     }
-    if (n->op->flags & DY_OP_LEAF) continue;
-    for (uint32_t j = 0; j < n->nargs; j++) {
-      dy_node *a = &g->nodes[n->args[j]];
+    const uint32_t *args = n->args;
+    for (uint32_t j = 0, na = n->nargs; j < na; j++) {
+      dy_node *a = &g->nodes[args[j]];
       if (!(a->flags & DY_NODE_NEEDS_GRAD)) continue;
-      if (!a->grad) {
-        a->grad = grad_alloc(g, a);
-        if (!a->grad) {
-          dy_fail(g, DY_ENOMEM, "backward: out of memory");
-          return g->status;
+      if (!(a->flags & DY_NODE_LIVE)) { /* the first contribution */
+        if (direct && (a->op->flags & DY_OP_VARIABLE)) {
+          a->grad = a->aux[1].p; /* NEEDS_GRAD: not NULL */
+          a->flags |= DY_NODE_LIVE | DY_NODE_GRAD_DIRECT;
+        } else {
+          a->grad = grad_alloc(g, a);
+          if (!a->grad) {
+            dy_fail(g, DY_ENOMEM, "backward: out of memory");
+            return g->status;
+          }
+          if (op->flags & DY_OP_BWD_ASSIGN) a->flags |= DY_NODE_LIVE | DY_NODE_GRAD_FRESH;
+          else {
+            memset(a->grad, 0, (size_t)a->size * sizeof(dy_real));
+            a->flags |= DY_NODE_LIVE;
+          }
         }
-        if (n->op->flags & DY_OP_BWD_ASSIGN) a->flags |= DY_NODE_GRAD_FRESH;
-        else memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
       }
-      a->flags |= DY_NODE_LIVE;
-      n->op->backward(g, n, j);
+      op->backward(g, n, j);
       a->flags &= (uint16_t)~DY_NODE_GRAD_FRESH;
-      dy_arena_rewind(g, &g->scratch);
+      dy_scratch_reset(g);
     }
   }
   return DY_OK;

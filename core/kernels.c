@@ -8,10 +8,12 @@
  * it, takes the products whose size makes it pay (thresholds measured with
  * dync-bench kernels; see the KERN_* constants).
  * Memory: the packed gemm path (products of at least KERN_PACK_MIN
- * multiply-adds and more than 2 vectors' worth of rows) mallocs its packing
- * buffers (about 0.6 MB in float) once per call and frees them; on failure it
- * falls back to the unpacked kernels. gemv, ger, axpy, dot, the small-M paths
- * and every product under that size never allocate. */
+ * multiply-adds and more than 2 vectors' worth of rows) packs into a buffer
+ * (about 0.6 MB in float) of the calling thread, malloc'ed on its first such
+ * product and kept until the thread exits (a pthread key's destructor frees
+ * it; no state is shared between threads); if it cannot be had, the unpacked
+ * kernels run. gemv, ger, axpy, dot, the small-M paths and every product
+ * under that size never allocate. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -39,6 +41,44 @@ const char *dy_kernels_backend(void) {
 #else
   return "builtin";
 #endif
+}
+
+/* The calling thread's packing buffer of at least n reals (64-byte
+ * aligned), or NULL when out of memory. One per thread, grown on demand. */
+typedef struct kern_buf {
+  size_t n;    /* reals available at p */
+  dy_real *p;  /* 64-byte aligned, inside raw */
+  void *raw;
+} kern_buf;
+static pthread_key_t kern_buf_key;
+static pthread_once_t kern_buf_once = PTHREAD_ONCE_INIT;
+static int kern_buf_ok;
+static void kern_buf_free(void *v) {
+  kern_buf *b = v;
+  if (b) free(b->raw);
+  free(b);
+}
+static void kern_buf_init(void) { kern_buf_ok = pthread_key_create(&kern_buf_key, kern_buf_free) == 0; }
+static dy_real *kern_pack_buf(size_t n) {
+  pthread_once(&kern_buf_once, kern_buf_init);
+  if (!kern_buf_ok) return NULL;
+  kern_buf *b = pthread_getspecific(kern_buf_key);
+  if (b && b->n >= n) return b->p;
+  if (!b) {
+    b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    if (pthread_setspecific(kern_buf_key, b) != 0) {
+      free(b);
+      return NULL;
+    }
+  }
+  void *raw = malloc(n * sizeof(dy_real) + 64);
+  if (!raw) return NULL;
+  free(b->raw);
+  b->raw = raw;
+  b->p = (dy_real *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+  b->n = n;
+  return b->p;
 }
 
 /* C(M,N) = beta C, where beta == 0 overwrites (NaN in C does not survive). */
@@ -143,6 +183,12 @@ KFN static inline __m256i mask_avx2(size_t n) {
 }
 #define LOADN(p, n) _mm256_maskload_pd((p), mask_avx2(n))
 #define STOREN(p, v, n) _mm256_maskstore_pd((p), mask_avx2(n), (v))
+KFN static inline __m256i maskr_avx2(size_t lo, size_t hi) {
+  __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
+  return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)lo), i),
+                             _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)hi), i));
+}
+#define LOADR(p, lo, hi) _mm256_maskload_pd((p), maskr_avx2((lo), (hi)))
 /* out[0..3] = the sums of a, b, c, d */
 KFN static inline void hsum4_avx2(__m256d a, __m256d b, __m256d c, __m256d d, double *out) {
   __m256d t0 = _mm256_hadd_pd(a, b), t1 = _mm256_hadd_pd(c, d);
@@ -167,6 +213,12 @@ KFN static inline __m256i mask_avx2(size_t n) {
 }
 #define LOADN(p, n) _mm256_maskload_ps((p), mask_avx2(n))
 #define STOREN(p, v, n) _mm256_maskstore_ps((p), mask_avx2(n), (v))
+KFN static inline __m256i maskr_avx2(size_t lo, size_t hi) {
+  __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), i),
+                             _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), i));
+}
+#define LOADR(p, lo, hi) _mm256_maskload_ps((p), maskr_avx2((lo), (hi)))
 /* out[0..3] = the sums of a, b, c, d */
 KFN static inline void hsum4_avx2(__m256 a, __m256 b, __m256 c, __m256 d, float *out) {
   __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
@@ -198,6 +250,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #undef ZERO
 #undef LOADN
 #undef STOREN
+#undef LOADR
 #undef HSUM
 #undef HSUM4
 
@@ -220,6 +273,7 @@ KFN static inline float hsum_avx2(__m256 v) {
 #define ZERO _mm512_setzero_pd
 #define KMASK(n) ((__mmask8)((1u << (n)) - 1u))
 #define LOADN(p, n) _mm512_maskz_loadu_pd(KMASK(n), (p))
+#define LOADR(p, lo, hi) _mm512_maskz_loadu_pd((__mmask8)(KMASK(hi) & ~KMASK(lo)), (p))
 #define STOREN(p, v, n) _mm512_mask_storeu_pd((p), KMASK(n), (v))
 #define HSUM _mm512_reduce_add_pd
 /* out[0..3] = the sums of a, b, c, d: halves first, then the AVX2 tree */
@@ -239,6 +293,7 @@ KFN static inline void hsum4_avx512(__m512d a, __m512d b, __m512d c, __m512d d, 
 #define ZERO _mm512_setzero_ps
 #define KMASK(n) ((__mmask16)((1u << (n)) - 1u))
 #define LOADN(p, n) _mm512_maskz_loadu_ps(KMASK(n), (p))
+#define LOADR(p, lo, hi) _mm512_maskz_loadu_ps((__mmask16)(KMASK(hi) & ~KMASK(lo)), (p))
 #define STOREN(p, v, n) _mm512_mask_storeu_ps((p), KMASK(n), (v))
 #define HSUM _mm512_reduce_add_ps
 KFN static inline void hsum4_avx512(__m512 a, __m512 b, __m512 c, __m512 d, float *out) {

@@ -232,17 +232,183 @@ KFN static void FN(gemv_t_acc)(size_t M, size_t N, dy_real alpha, const dy_real 
   }
 }
 
+/* ------------------------------------------------- gemv on unaligned rows
+ * When rows do not start on a vector boundary (lda not a multiple of VW, as
+ * 178, or A itself unaligned), most full-vector loads of a row straddle two
+ * cache lines, which costs 1.5-3x. The _al kernels read every row from its
+ * start rounded down to a vector boundary (s lanes early, s the row's shift)
+ * with aligned loads only; the first and last vectors are masked to the
+ * row's own lanes (masked-out lanes are never read). Rows of equal shift (a
+ * class: rows r, r + P, r + 2P, ..., P the period of the shifts) are done
+ * together against x shifted by s lanes (gemv_n) or into accumulators shifted
+ * by s lanes (gemv_t). For 2*VW <= N <= TBLK*VW. */
+
+#define AL_BYTES ((uintptr_t)VW * sizeof(dy_real))
+
+/* Lanes by which p lies past the previous vector boundary. */
+static inline size_t FN(al_shift)(const dy_real *p) {
+  return (size_t)(((uintptr_t)p % AL_BYTES) / sizeof(dy_real));
+}
+/* p rounded down to a vector boundary. */
+static inline const dy_real *FN(al_base)(const dy_real *p) {
+  return (const dy_real *)((uintptr_t)p & ~(AL_BYTES - 1));
+}
+/* Rows after which the shifts repeat: VW / gcd(lda mod VW, VW). */
+static inline size_t FN(al_period)(size_t lda) {
+  size_t a = lda % VW, b = VW;
+  while (a) {
+    size_t t = b % a;
+    b = a;
+    a = t;
+  }
+  return VW / b;
+}
+
+/* The rows c, c + P, c + 2P, ... of gemv_n_al (one class: shift s, nv
+ * vectors from each row's base, the row's lanes end at lane e of the last):
+ * x shifted by s lanes in nv registers, four rows at a time. nv is a
+ * constant after inlining. */
+KFN static inline __attribute__((always_inline)) void FN(gemv_n_al_blk)(
+    int nv, size_t s, size_t e, size_t c, size_t P, size_t M, dy_real alpha, const dy_real *A,
+    size_t lda, const dy_real *xs, dy_real beta, dy_real *y) {
+  VT xv[TBLK + 1];
+  _Pragma("GCC unroll 17") for (int v = 0; v < TBLK + 1; v++) if (v < nv) xv[v] = LOAD(xs + v * VW);
+  dy_real r[4];
+  size_t i = c;
+#define AL_ROWLOAD(b, v) \
+  ((v) == 0 ? LOADR((b), s, VW) : (v) == nv - 1 ? LOADR((b) + (v) * VW, 0, e) : LOAD((b) + (v) * VW))
+  for (; i + 3 * P < M; i += 4 * P) {
+    const dy_real *b0 = FN(al_base)(A + i * lda), *b1 = FN(al_base)(A + (i + P) * lda);
+    const dy_real *b2 = FN(al_base)(A + (i + 2 * P) * lda);
+    const dy_real *b3 = FN(al_base)(A + (i + 3 * P) * lda);
+    /* two accumulators per row: eight independent FMA chains */
+    VT a0 = ZERO(), a1 = ZERO(), a2 = ZERO(), a3 = ZERO();
+    VT c0 = ZERO(), c1 = ZERO(), c2 = ZERO(), c3 = ZERO();
+    _Pragma("GCC unroll 17") for (int v = 0; v < TBLK + 1; v++) if (v < nv) {
+      if (v & 1) {
+        c0 = FMA(AL_ROWLOAD(b0, v), xv[v], c0);
+        c1 = FMA(AL_ROWLOAD(b1, v), xv[v], c1);
+        c2 = FMA(AL_ROWLOAD(b2, v), xv[v], c2);
+        c3 = FMA(AL_ROWLOAD(b3, v), xv[v], c3);
+      } else {
+        a0 = FMA(AL_ROWLOAD(b0, v), xv[v], a0);
+        a1 = FMA(AL_ROWLOAD(b1, v), xv[v], a1);
+        a2 = FMA(AL_ROWLOAD(b2, v), xv[v], a2);
+        a3 = FMA(AL_ROWLOAD(b3, v), xv[v], a3);
+      }
+    }
+    a0 = ADD(a0, c0);
+    a1 = ADD(a1, c1);
+    a2 = ADD(a2, c2);
+    a3 = ADD(a3, c3);
+    HSUM4(a0, a1, a2, a3, r);
+    for (int q = 0; q < 4; q++) {
+      dy_real *yq = y + i + (size_t)q * P;
+      *yq = beta == 0 ? alpha * r[q] : alpha * r[q] + beta * *yq;
+    }
+  }
+  for (; i < M; i += P) {
+    const dy_real *b0 = FN(al_base)(A + i * lda);
+    VT a0 = ZERO(), a1 = ZERO();
+    _Pragma("GCC unroll 17") for (int v = 0; v < TBLK + 1; v++) if (v < nv) {
+      if (v & 1) a1 = FMA(AL_ROWLOAD(b0, v), xv[v], a1);
+      else a0 = FMA(AL_ROWLOAD(b0, v), xv[v], a0);
+    }
+    dy_real t = alpha * HSUM(ADD(a0, a1));
+    y[i] = beta == 0 ? t : t + beta * y[i];
+  }
+#undef AL_ROWLOAD
+}
+
+/* y(M) = alpha A x + beta y, rows aligned as above, class by class. */
+KFN static void FN(gemv_n_al)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
+                              const dy_real *x, dy_real beta, dy_real *y) {
+  _Alignas(64) dy_real xs[(TBLK + 1) * VW];
+  const size_t P = FN(al_period)(lda);
+  for (size_t c = 0; c < P && c < M; c++) {
+    const size_t s = FN(al_shift)(A + c * lda);
+    const size_t nvec = (s + N - 1) / VW + 1, e = s + N - (nvec - 1) * VW; /* nvec >= 2 */
+    memset(xs, 0, nvec * VW * sizeof(dy_real));
+    memcpy(xs + s, x, N * sizeof(dy_real));
+    switch (nvec) {
+#define ALCASE(k) \
+  case k: FN(gemv_n_al_blk)(k, s, e, c, P, M, alpha, A, lda, xs, beta, y); break;
+      ALCASE(2) ALCASE(3) ALCASE(4) ALCASE(5) ALCASE(6) ALCASE(7) ALCASE(8)
+#if TBLK > 8
+      ALCASE(9) ALCASE(10) ALCASE(11) ALCASE(12) ALCASE(13) ALCASE(14) ALCASE(15) ALCASE(16)
+#endif
+      default: FN(gemv_n_al_blk)(TBLK + 1, s, e, c, P, M, alpha, A, lda, xs, beta, y); break;
+#undef ALCASE
+    }
+  }
+}
+
+/* t(nv vectors) = alpha sum over the class's rows i of x_i * row i read from
+ * its aligned base (lanes [s, s+N) hold the row). nv is a constant after
+ * inlining: the accumulators stay in registers. */
+KFN static inline __attribute__((always_inline)) void FN(gemv_t_al_blk)(
+    int nv, size_t s, size_t e, size_t c, size_t P, size_t M, dy_real alpha, const dy_real *A,
+    size_t lda, const dy_real *x, dy_real *t) {
+  VT acc[TBLK + 1];
+  _Pragma("GCC unroll 17") for (int v = 0; v < TBLK + 1; v++) if (v < nv) acc[v] = ZERO();
+  for (size_t i = c; i < M; i += P) {
+    const dy_real *b = FN(al_base)(A + i * lda);
+    VT xi = SET1(alpha * x[i]);
+    _Pragma("GCC unroll 17") for (int v = 0; v < TBLK + 1; v++) if (v < nv) {
+      VT a = v == 0 ? LOADR(b, s, VW) : v == nv - 1 ? LOADR(b + v * VW, 0, e) : LOAD(b + v * VW);
+      acc[v] = FMA(xi, a, acc[v]);
+    }
+  }
+  _Pragma("GCC unroll 17") for (int v = 0; v < TBLK + 1; v++) if (v < nv) STORE(t + v * VW, acc[v]);
+}
+
+/* y(N) += alpha A^T x, rows aligned as above. */
+KFN static void FN(gemv_t_al)(size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
+                              const dy_real *x, dy_real *y) {
+  _Alignas(64) dy_real t[(TBLK + 1) * VW];
+  const size_t P = FN(al_period)(lda);
+  for (size_t c = 0; c < P && c < M; c++) {
+    const size_t s = FN(al_shift)(A + c * lda);
+    const size_t nvec = (s + N - 1) / VW + 1, e = s + N - (nvec - 1) * VW;
+    switch (nvec) {
+#define ALCASE(k) \
+  case k: FN(gemv_t_al_blk)(k, s, e, c, P, M, alpha, A, lda, x, t); break;
+      ALCASE(2) ALCASE(3) ALCASE(4) ALCASE(5) ALCASE(6) ALCASE(7) ALCASE(8)
+#if TBLK > 8
+      ALCASE(9) ALCASE(10) ALCASE(11) ALCASE(12) ALCASE(13) ALCASE(14) ALCASE(15) ALCASE(16)
+#endif
+      default: FN(gemv_t_al_blk)(TBLK + 1, s, e, c, P, M, alpha, A, lda, x, t); break;
+#undef ALCASE
+    }
+    /* y(j) += t(s + j) */
+    size_t j = 0;
+    for (; j + VW <= N; j += VW) STORE(y + j, ADD(LOAD(y + j), LOAD(t + s + j)));
+    if (j < N) STOREN(y + j, ADD(LOADN(y + j, N - j), LOADN(t + s + j, N - j)), N - j);
+  }
+}
+
+/* Whether the _al kernels apply: rows not all on vector boundaries, 2*VW <= N
+ * <= TBLK*VW, and every row a whole number of dy_reals from a boundary. */
+static inline int FN(use_al)(size_t M, size_t N, const dy_real *A, size_t lda) {
+  return M >= 2 && N >= 2 * VW && N <= TBLK * VW && (lda % VW || FN(al_shift)(A)) &&
+         (uintptr_t)A % sizeof(dy_real) == 0;
+}
+
 KFN static void FN(gemv)(int ta, size_t M, size_t N, dy_real alpha, const dy_real *A, size_t lda,
                          const dy_real *x, dy_real beta, dy_real *y) {
+  const int al = FN(use_al)(M, N, A, lda);
   if (!ta) {
-    if (N <= TBLK * VW) FN(gemv_n_narrow)(M, N, alpha, A, lda, x, beta, y);
+    /* by classes of rows: pays when each class has enough rows to fill groups of four */
+    if (al && M >= 12 * FN(al_period)(lda)) FN(gemv_n_al)(M, N, alpha, A, lda, x, beta, y);
+    else if (N <= TBLK * VW) FN(gemv_n_narrow)(M, N, alpha, A, lda, x, beta, y);
     else FN(gemv_n)(M, N, alpha, A, lda, x, beta, y);
     return;
   }
   if (beta == 0) memset(y, 0, N * sizeof(dy_real));
   else if (beta != 1)
     for (size_t j = 0; j < N; j++) y[j] *= beta;
-  FN(gemv_t_acc)(M, N, alpha, A, lda, x, y);
+  if (al) FN(gemv_t_al)(M, N, alpha, A, lda, x, y);
+  else FN(gemv_t_acc)(M, N, alpha, A, lda, x, y);
 }
 
 /* A(M,N) += alpha x(M) y(N)^T */
@@ -616,10 +782,9 @@ KFN static void FN(gemm)(int ta, int tb, size_t M, size_t N, size_t K, dy_real a
     return;
   }
   if ((double)M * N * K >= KERN_PACK_MIN && M >= MR) {
-    dy_real *buf = malloc(((size_t)MC_ * KC_ + (size_t)KC_ * NC_) * sizeof(dy_real));
+    dy_real *buf = kern_pack_buf((size_t)MC_ * KC_ + (size_t)KC_ * NC_);
     if (buf) {
       FN(gemm_packed)(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc, buf);
-      free(buf);
       return;
     }
   }
@@ -634,4 +799,5 @@ static const dy_kernel_table FN(table) = {
 #undef MC_
 #undef NC_
 #undef NR
+#undef AL_BYTES
 #undef KUNROLL_K

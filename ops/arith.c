@@ -2,6 +2,7 @@
  * Binary ops broadcast an argument of batch 1 over the other's batch; the
  * broadcast argument's gradient is summed over the batch (stride 0 below). */
 #include <stdio.h>
+#include <string.h>
 
 #include "ops_util.h"
 
@@ -9,10 +10,18 @@
 
 int dy_dim_same_bcast(dy_graph *g, dy_node *n) {
   const dy_node *a0 = dy_arg(g, n, 0);
+  if (n->nargs == 2) { /* the common case: two arguments of one batch size */
+    const dy_node *a1 = dy_arg(g, n, 1);
+    if (dy_same_dims(&a0->dim, &a1->dim) && a0->dim.bd == a1->dim.bd) {
+      n->dim = a0->dim;
+      n->size = a0->size; /* a valid dim: dy_apply need not check it */
+      return 0;
+    }
+  }
   uint32_t bd = a0->dim.bd;
   for (uint32_t i = 1; i < n->nargs; i++) {
     const dy_node *a = dy_arg(g, n, i);
-    if (!dy_dim_eq_nobatch(a->dim, a0->dim))
+    if (!dy_same_dims(&a->dim, &a0->dim))
       return dy_fail_shape(g, n, "argument %u has different dims from argument 0 (elementwise "
                               "ops need equal dims)", (unsigned)i);
     bd = dy_bcast_batch(bd, a->dim.bd);
@@ -44,7 +53,9 @@ int dy_dim_class_pick(dy_graph *g, dy_node *n) {
 }
 
 int dy_dim_unary(dy_graph *g, dy_node *n) {
-  n->dim = dy_arg(g, n, 0)->dim;
+  const dy_node *a = dy_arg(g, n, 0);
+  n->dim = a->dim;
+  n->size = a->size;
   return 0;
 }
 
@@ -53,6 +64,12 @@ int dy_dim_unary(dy_graph *g, dy_node *n) {
 
 static void add_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  if (a->dim.bd == b->dim.bd) { /* no broadcast: one flat loop */
+    const dy_real *restrict x = a->val, *restrict z = b->val;
+    dy_real *restrict y = n->val;
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] + z[i];
+    return;
+  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
@@ -61,20 +78,23 @@ static void add_fwd(dy_graph *g, dy_node *n) {
   }
 }
 
-/* dx_i += dy (summed over the batch when x_i is broadcast) */
+/* dx_i += s dy (summed over the batch when x_i is broadcast); a fresh dx_i
+ * (DY_OP_BWD_ASSIGN) is written instead. */
 static void pass_grad(dy_graph *g, dy_node *n, uint32_t i, dy_real s) {
   dy_node *a = dy_arg(g, n, i);
-  size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a);
-  if (sa == m || n->dim.bd == 1) {
-    dy_axpy(dy_dim_size(n->dim), s, n->grad, a->grad);
+  if (a->dim.bd == n->dim.bd) {
+    if (dy_grad_fresh(a)) dy_ew_copy_scaled(n->size, s, n->grad, a->grad);
+    else dy_ew_axpy(n->size, s, n->grad, a->grad);
     return;
   }
+  size_t m = dy_dim_per_batch(n->dim);
+  if (dy_grad_fresh(a)) memset(a->grad, 0, m * sizeof(dy_real));
   for (uint32_t k = 0; k < n->dim.bd; k++) dy_axpy(m, s, n->grad + k * m, a->grad);
 }
 
 static void add_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, 1); }
 
-static const dy_op op_add = {"add", 2, 0, dy_dim_same_bcast, add_fwd, add_bwd};
+static const dy_op op_add = {"add", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, add_fwd, add_bwd};
 
 dy_expr dy_add(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -85,6 +105,12 @@ dy_expr dy_add(dy_expr a, dy_expr b) {
 
 static void sub_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  if (a->dim.bd == b->dim.bd) {
+    const dy_real *restrict x = a->val, *restrict z = b->val;
+    dy_real *restrict y = n->val;
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] - z[i];
+    return;
+  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
@@ -95,7 +121,7 @@ static void sub_fwd(dy_graph *g, dy_node *n) {
 
 static void sub_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, i ? -1 : 1); }
 
-static const dy_op op_sub = {"sub", 2, 0, dy_dim_same_bcast, sub_fwd, sub_bwd};
+static const dy_op op_sub = {"sub", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sub_fwd, sub_bwd};
 
 dy_expr dy_sub(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -109,16 +135,18 @@ dy_expr dy_sub(dy_expr a, dy_expr b) {
 static void lin_fwd(dy_graph *g, dy_node *n) {
   const dy_real *x = dy_arg(g, n, 0)->val;
   dy_real s = (dy_real)n->aux[0].f, c = (dy_real)n->aux[1].f;
-  for (size_t i = 0, m = dy_dim_size(n->dim); i < m; i++) n->val[i] = s * x[i] + c;
+  for (size_t i = 0, m = n->size; i < m; i++) n->val[i] = s * x[i] + c;
 }
 
 static void lin_bwd(dy_graph *g, dy_node *n, uint32_t i) {
-  dy_axpy(dy_dim_size(n->dim), (dy_real)n->aux[0].f, n->grad, dy_arg(g, n, i)->grad);
+  dy_node *a = dy_arg(g, n, i);
+  if (dy_grad_fresh(a)) dy_ew_copy_scaled(n->size, (dy_real)n->aux[0].f, n->grad, a->grad);
+  else dy_ew_axpy(n->size, (dy_real)n->aux[0].f, n->grad, a->grad);
 }
 
-static const dy_op op_neg = {"neg", 1, 0, dy_dim_unary, lin_fwd, lin_bwd};
-static const dy_op op_add_scalar = {"add_scalar", 1, 0, dy_dim_unary, lin_fwd, lin_bwd};
-static const dy_op op_mul_scalar = {"mul_scalar", 1, 0, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_neg = {"neg", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_add_scalar = {"add_scalar", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_mul_scalar = {"mul_scalar", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
 
 static dy_expr lin(const dy_op *op, dy_expr a, double s, double c) {
   dy_aux aux[DY_NAUX] = {{.f = s}, {.f = c}, {0}};
@@ -133,6 +161,12 @@ dy_expr dy_mul_scalar(dy_expr a, dy_real s) { return lin(&op_mul_scalar, a, s, 0
 
 static void cmult_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  if (a->dim.bd == b->dim.bd) {
+    const dy_real *restrict x = a->val, *restrict z = b->val;
+    dy_real *restrict y = n->val;
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] * z[i];
+    return;
+  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
@@ -141,11 +175,22 @@ static void cmult_fwd(dy_graph *g, dy_node *n) {
   }
 }
 
-/* dx_i += dy * x_other */
+/* dx_i += dy * x_other (a fresh dx_i is written) */
 static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_node *a = dy_arg(g, n, i);
   const dy_node *o = dy_arg(g, n, 1 - i);
+  if (a->dim.bd == n->dim.bd && o->dim.bd == n->dim.bd) {
+    const dy_real *restrict dy = n->grad, *restrict z = o->val;
+    dy_real *restrict dx = a->grad;
+    size_t s = n->size;
+    if (dy_grad_fresh(a))
+      for (size_t j = 0; j < s; j++) dx[j] = dy[j] * z[j];
+    else
+      for (size_t j = 0; j < s; j++) dx[j] += dy[j] * z[j];
+    return;
+  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), so = dy_bstride(o);
+  if (dy_grad_fresh(a)) memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *dy = n->grad + k * m, *z = o->val + k * so;
     dy_real *dx = a->grad + k * sa;
@@ -153,7 +198,7 @@ static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   }
 }
 
-static const dy_op op_cmult = {"cmult", 2, 0, dy_dim_same_bcast, cmult_fwd, cmult_bwd};
+static const dy_op op_cmult = {"cmult", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, cmult_fwd, cmult_bwd};
 
 dy_expr dy_cmult(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -164,6 +209,12 @@ dy_expr dy_cmult(dy_expr a, dy_expr b) {
 
 static void cdiv_fwd(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  if (a->dim.bd == b->dim.bd) {
+    const dy_real *restrict x = a->val, *restrict z = b->val;
+    dy_real *restrict y = n->val;
+    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] / z[i];
+    return;
+  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
@@ -215,8 +266,8 @@ static void sum_fwd(dy_graph *g, dy_node *n) {
 
 static void sum_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, (dy_real)n->aux[0].f); }
 
-static const dy_op op_sum = {"sum", -1, 0, dy_dim_same_bcast, sum_fwd, sum_bwd};
-static const dy_op op_average = {"average", -1, 0, dy_dim_same_bcast, sum_fwd, sum_bwd};
+static const dy_op op_sum = {"sum", -1, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sum_fwd, sum_bwd};
+static const dy_op op_average = {"average", -1, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sum_fwd, sum_bwd};
 
 dy_expr dy_sum(const dy_expr *xs, uint32_t n) {
   dy_aux aux[DY_NAUX] = {{.f = 1}, {0}, {0}};

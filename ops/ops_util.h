@@ -11,6 +11,29 @@ static inline size_t dy_bstride(const dy_node *a) {
   return a->dim.bd == 1 ? 0 : dy_dim_per_batch(a->dim);
 }
 
+/* Same dims ignoring the batch size (inline dy_dim_eq_nobatch). */
+static inline int dy_same_dims(const dy_dim *a, const dy_dim *b) {
+  return ((a->d[0] ^ b->d[0]) | (a->d[1] ^ b->d[1]) | (a->d[2] ^ b->d[2]) | (a->d[3] ^ b->d[3])) == 0;
+}
+
+/* Flat elementwise loops over n values for the batch-1 / equal-batch fast
+ * paths of the arithmetic ops: the output never aliases an input (fresh
+ * values and gradients), so restrict lets them vectorise without checks. */
+static inline void dy_ew_copy_scaled(size_t n, dy_real s, const dy_real *restrict x,
+                                     dy_real *restrict y) {
+  if (s == 1)
+    for (size_t i = 0; i < n; i++) y[i] = x[i];
+  else
+    for (size_t i = 0; i < n; i++) y[i] = s * x[i];
+}
+static inline void dy_ew_axpy(size_t n, dy_real s, const dy_real *restrict x, dy_real *restrict y) {
+  if (n >= 32) dy_axpy(n, s, x, y); /* the SIMD kernel */
+  else if (s == 1)
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+  else
+    for (size_t i = 0; i < n; i++) y[i] += s * x[i];
+}
+
 /* Output batch of arguments that must be equal or 1; 0 if they conflict. */
 static inline uint32_t dy_bcast_batch(uint32_t a, uint32_t b) {
   if (a == b || b == 1) return a;

@@ -106,6 +106,54 @@ START_TEST(backward_from_earlier_root_forgets_later_gradients) {
 }
 END_TEST
 
+/* Variables' gradients go straight into their buffers: dy_grad of such a
+ * variable is the buffer (the sum over backwards), a variable used by many
+ * nodes (ops that add and ops that write fresh gradients) gets the sum of
+ * every use, and the modes that keep per-backward gradients still do. */
+START_TEST(variable_gradients_go_to_their_buffers) {
+  for (int mode = 0; mode < 3; mode++) {
+    dy_graph *g = dy_graph_new();
+    dy_graph_set_check(g, mode == 0 ? 0u : mode == 1 ? DY_KEEP_VAR_GRADS : DY_CHECK_NAN);
+    dy_real w[] = {1, 2}, gw[2] = {10, 20}, m[] = {1, 2, 3, 4}, gm[4] = {0};
+    dy_expr W = dy_variable(g, dy_d1(2), w, gw);
+    dy_expr Mx = dy_variable(g, dy_d2(2, 2), m, gm);
+    /* L = sum(W + W) + sum(W * W) + sum(2 W) + sum(M W) + sum(M W + W) */
+    dy_expr parts[5] = {dy_sum_elems(dy_add(W, W)), dy_sum_elems(dy_cmult(W, W)),
+                        dy_sum_elems(dy_mul_scalar(W, 2)), dy_sum_elems(dy_matmul(Mx, W)),
+                        dy_sum_elems(dy_affine(W, Mx, W))};
+    dy_expr L = dy_sum(parts, 5);
+    ck_assert_int_eq(dy_backward(L), DY_OK);
+    /* dL/dw_j = 2 + 2 w_j + 2 + 2 colsum_j(M) + 1; colsum = {4, 6} */
+    const dy_real want[2] = {2 + 2 + 2 + 8 + 1, 2 + 4 + 2 + 12 + 1};
+    ck_close(gw[0], 10 + want[0], 1e-5);
+    ck_close(gw[1], 20 + want[1], 1e-5);
+    ck_close(gm[0], 2 * w[0], 1e-5); /* dL/dM_ij = 2 w_j */
+    ck_close(gm[3], 2 * w[1], 1e-5);
+    const dy_real *gr = dy_grad(W);
+    ck_assert_ptr_nonnull(gr);
+    if (mode == 0) {
+      ck_assert_ptr_eq(gr, gw); /* the buffer itself */
+    } else {
+      ck_assert_ptr_ne(gr, gw); /* this backward's own gradient */
+      ck_close(gr[0], want[0], 1e-5);
+      ck_close(gr[1], want[1], 1e-5);
+    }
+    /* a second backward adds the same again */
+    ck_assert_int_eq(dy_backward(L), DY_OK);
+    ck_close(gw[0], 10 + 2 * want[0], 1e-5);
+    ck_close(gw[1], 20 + 2 * want[1], 1e-5);
+    ck_close(gm[1], 4 * w[1], 1e-5);
+    /* the root itself a variable: its gradient 1 goes into the buffer */
+    dy_real s[] = {3}, gs[] = {0};
+    dy_expr S = dy_variable(g, dy_d1(1), s, gs);
+    ck_assert_int_eq(dy_backward(S), DY_OK);
+    ck_close(gs[0], 1, 0);
+    ck_close(gw[0], 10 + 2 * want[0], 1e-5); /* W not on this backward's path */
+    dy_graph_free(g);
+  }
+}
+END_TEST
+
 START_TEST(backward_batched_loss_sums) {
   dy_graph *g = dy_graph_new();
   dy_real w[] = {2}, gw[1] = {0}, x[] = {1, 2, 3};
@@ -434,6 +482,7 @@ int main(void) {
   tcase_add_test(t, backward_accumulates_into_variables);
   tcase_add_test(t, backward_skips_dead_and_constant_paths);
   tcase_add_test(t, backward_batched_loss_sums);
+  tcase_add_test(t, variable_gradients_go_to_their_buffers);
   tcase_add_test(t, backward_from_earlier_root_forgets_later_gradients);
   tcase_add_test(t, errors_are_sticky_and_named);
   tcase_add_test(t, stale_and_foreign_expressions);

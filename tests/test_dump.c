@@ -672,6 +672,7 @@ END_TEST
 START_TEST(second_backward_lower_root) {
   dy_graph *g = dy_graph_new();
   dy_real a[2] = {1, 2}, ga[2] = {0};
+  dy_graph_set_check(g, DY_KEEP_VAR_GRADS); /* x's own gradient of each backward */
   dy_expr x = dy_variable(g, dy_d1(2), a, ga);
   dy_expr s0 = dy_sum_elems(x);
   dy_expr s1 = dy_sum_elems(dy_cmult(x, x));
@@ -698,6 +699,7 @@ START_TEST(dump_does_not_disturb) {
   rnn r;
   rnn_build(&r);
   dy_graph *g = r.g;
+  dy_graph_set_check(g, DY_KEEP_VAR_GRADS); /* the second backward: W, b their own gradients */
   uint32_t n = dy_graph_size(g);
   dy_real before[64][4], gW[4], gb[2];
   size_t k = 0;

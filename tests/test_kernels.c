@@ -162,11 +162,14 @@ START_TEST(gemm_rnn_and_blocked_sizes) {
 }
 END_TEST
 
-static void check_gemv(const k_impl *im, int ta, size_t M, size_t N, double alpha, double beta,
-                       size_t pad, uint64_t seed) {
+/* One gemv case against the reference; A starts off values into a NaN
+ * buffer (NaN before it, in its padding and after it: never to be read). */
+static void check_gemv_at(const k_impl *im, int ta, size_t M, size_t N, double alpha, double beta,
+                          size_t pad, size_t off, uint64_t seed) {
   t_rng r = {seed};
   size_t lda = N + pad, nx = ta ? M : N, ny = ta ? N : M;
-  dy_real *A = rand_mat(&r, M, N, lda);
+  dy_real *buf = nan_buf(off + M * lda + 64), *A = buf + off;
+  for (size_t i = 0; i < M; i++) t_fill(&r, A + i * lda, N, -1, 1, 0);
   dy_real *x = nan_buf(nx), *y = nan_buf(ny), *y0 = nan_buf(ny);
   t_fill(&r, x, nx, -1, 1, 0);
   if (beta != 0) t_fill(&r, y, ny, -1, 1, 0);
@@ -185,11 +188,36 @@ static void check_gemv(const k_impl *im, int ta, size_t M, size_t N, double alph
     ck_assert_msg(err <= tol, "%s gemv ta=%d M=%zu N=%zu alpha=%g beta=%g: y[%zu] = %.9g, "
                   "reference %.9g", im->name, ta, M, N, alpha, beta, i, (double)y[i], ref);
   }
-  free(A);
+  free(buf);
   free(x);
   free(y);
   free(y0);
 }
+
+static void check_gemv(const k_impl *im, int ta, size_t M, size_t N, double alpha, double beta,
+                       size_t pad, uint64_t seed) {
+  check_gemv_at(im, ta, M, N, alpha, beta, pad, 0, seed);
+}
+
+/* Rows that do not start on a vector boundary (lda not a multiple of the
+ * vector width, A itself offset by every lane count): the aligned-row gemv
+ * paths read only the rows' own values. */
+START_TEST(gemv_unaligned_rows) {
+  static const size_t sz[][2] = {{200, 178}, {50, 178}, {64, 40}, {13, 33}, {40, 256}, {3, 100}};
+  k_impl im[4];
+  size_t ni = impls(im);
+  for (size_t q = 0; q < ni; q++) {
+    unsigned c = 0;
+    for (int ta = 0; ta < 2; ta++)
+      for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++)
+        for (size_t off = 0; off < 17; off += (s < 2 ? 1 : 5), c++) {
+          const double *p = ab[c % NAB];
+          check_gemv_at(&im[q], ta, sz[s][0], sz[s][1], p[0], p[1], c % 3 == 0 ? 16 - off % 4 : c % 3,
+                        off, c + 1000);
+        }
+  }
+}
+END_TEST
 
 START_TEST(gemv_both_ways) {
   static const size_t rnn[][2] = {{200, 178}, {50, 178}, {128, 128}, {512, 512}, {512, 128},
@@ -299,6 +327,7 @@ int main(void) {
   K_CASE("gemm_odd", gemm_odd_sizes);
   K_CASE("gemm_rnn", gemm_rnn_and_blocked_sizes);
   K_CASE("gemv", gemv_both_ways);
+  K_CASE("gemv_unaligned", gemv_unaligned_rows);
   K_CASE("vector", ger_axpy_dot);
 #undef K_CASE
   return t_run(s);
