@@ -54,7 +54,8 @@ static t_case seq_case(const op_cfg *c, uint32_t H, uint32_t T, int const_p) {
 }
 
 START_TEST(grad_seq_ops) {
-  const uint32_t shapes[][2] = {{1, 1}, {3, 1}, {2, 2}, {3, 4}, {5, 3}}; /* H, T */
+  /* H, T; T >= 24 takes the transposed-W_h path */
+  const uint32_t shapes[][2] = {{1, 1}, {3, 1}, {2, 2}, {3, 4}, {5, 3}, {2, 25}};
   uint64_t seed = 1;
   for (int k = 0; k < 3; k++)
     for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
