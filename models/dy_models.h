@@ -77,7 +77,11 @@ extern "C" {
  * instructions than with per-step products. The reference path
  * (dy_rnn_set_fused(r, 0)) builds the same equations from primitive ops
  * (pick_range, sigmoid, tanh, cmult, add) for teaching dumps and as a test
- * oracle. */
+ * oracle. dy_rnn_transduce keeps these per-step nodes (dumps group them by
+ * time tag, and the states of every step stay expressions); the whole-sequence
+ * path, dy_rnn_transduce_batch, builds 2 nodes per layer instead (one input
+ * product for all positions, one "lstm_seq" / "gru_seq" / "srnn_seq") with
+ * the same values, for speed: the BiLSTM tagger's fastest path. */
 
 #define DY_RNN_MAX_LAYERS 8
 

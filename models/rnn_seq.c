@@ -118,22 +118,40 @@ static int seq_dim(dy_graph *g, dy_node *n, seq_kind k) {
 
 static inline dy_real sigm(dy_real x) { return dy_vsigmoid(x); }
 
-/* a (4H, pre-activations) -> gates in place; c = f cp + i z; tc = tanh(c); h = o tc */
+/* Runs body for j in [0, n) in chunks of 16 that the compiler vectorises
+ * whole, the last chunk overlapping the one before when 16 does not divide n
+ * (no scalar tail of exp/tanh: for H = 50 the tails were half the step's
+ * cost). Only for bodies that write outputs from other inputs (recomputing an
+ * element writes the same value). */
+#define SEQ_CHUNKED(n, j, body)                                        \
+  do {                                                                 \
+    size_t n_ = (n);                                                   \
+    if (n_ < 16) {                                                     \
+      for (size_t j = 0; j < n_; j++) { body; }                        \
+    } else {                                                           \
+      for (size_t j0_ = 0; j0_ < n_; j0_ += 16) {                      \
+        size_t b_ = j0_ + 16 <= n_ ? j0_ : n_ - 16;                    \
+        for (size_t l_ = 0; l_ < 16; l_++) {                           \
+          size_t j = b_ + l_;                                          \
+          body;                                                        \
+        }                                                              \
+      }                                                                \
+    }                                                                  \
+  } while (0)
+
+/* a (4H, pre-activations) -> gates gt (4H); c = f cp + i z; tc = tanh(c); h = o tc */
 DY_VM_CLONE_VOID(lstm_fwd_step,
-                 (dy_real *restrict a, const dy_real *restrict cp, dy_real *restrict c, dy_real *restrict tc,
-                  dy_real *restrict h, size_t H),
-                 (a, cp, c, tc, h, H)) {
-  dy_real *gi = a, *gf = a + H, *go = a + 2 * H, *gz = a + 3 * H;
-  for (size_t j = 0; j < 3 * H; j++) a[j] = sigm(a[j]);
-  for (size_t j = 0; j < H; j++) gz[j] = dy_vtanh(gz[j]);
-  if (cp)
-    for (size_t j = 0; j < H; j++) c[j] = gf[j] * cp[j] + gi[j] * gz[j];
-  else
-    for (size_t j = 0; j < H; j++) c[j] = gi[j] * gz[j];
-  for (size_t j = 0; j < H; j++) {
-    tc[j] = dy_vtanh(c[j]);
-    h[j] = go[j] * tc[j];
-  }
+                 (const dy_real *restrict a, dy_real *restrict gt, const dy_real *restrict cp, dy_real *restrict c,
+                  dy_real *restrict tc, dy_real *restrict h, size_t H),
+                 (a, gt, cp, c, tc, h, H)) {
+  const dy_real *az = a + 3 * H;
+  dy_real *gi = gt, *gf = gt + H, *go = gt + 2 * H, *gz = gt + 3 * H;
+  SEQ_CHUNKED(3 * H, j, gt[j] = sigm(a[j]));
+  SEQ_CHUNKED(H, j, gz[j] = dy_vtanh(az[j]));
+  if (cp) SEQ_CHUNKED(H, j, c[j] = gf[j] * cp[j] + gi[j] * gz[j]);
+  else SEQ_CHUNKED(H, j, c[j] = gi[j] * gz[j]);
+  SEQ_CHUNKED(H, j, tc[j] = dy_vtanh(c[j]));
+  SEQ_CHUNKED(H, j, h[j] = go[j] * tc[j]);
 }
 
 /* One BPTT step: dh (H, total), dc (H, in: from the later step; out: to the
@@ -240,7 +258,7 @@ static void seq_fwd(dy_graph *g, dy_node *n, seq_kind k) {
   const dy_real *mask = a.mask >= 0 ? dy_arg(g, n, (uint32_t)a.mask)->val : NULL;
   const dy_real *bh = a.bh >= 0 ? dy_arg(g, n, (uint32_t)a.bh)->val : NULL;
   size_t H = n->dim.d[0], T = n->dim.bd, G = ngates(k) * H;
-  dy_real *buf = dy_scratch(g, 4 * H), *q = buf + H;
+  dy_real *buf = dy_scratch(g, 5 * H), *q = buf + H; /* q: G pre-activations */
   if (d->wt) transpose(W, d->wt, G, H);
   const dy_real *hp = h0, *cp = c0;
   for (size_t s = 0; s < T; s++) {
@@ -249,9 +267,9 @@ static void seq_fwd(dy_graph *g, dy_node *n, seq_kind k) {
     const dy_real *hin = masked(hp, mask, buf, H);
     if (k == K_LSTM) {
       dy_real *gt = d->st + p * 6 * H, *c = gt + 4 * H, *tc = c + H;
-      memcpy(gt, P->val + p * G, G * sizeof(dy_real));
-      if (hin) wh_times(W, d->wt, G, H, hin, gt);
-      lstm_fwd_step(gt, cp, c, tc, h, H);
+      memcpy(q, P->val + p * G, G * sizeof(dy_real));
+      if (hin) wh_times(W, d->wt, G, H, hin, q);
+      lstm_fwd_step(q, gt, cp, c, tc, h, H);
       cp = c;
     } else if (k == K_GRU) {
       memcpy(q, bh, G * sizeof(dy_real));
