@@ -178,16 +178,14 @@ DY_VM_CLONE_VOID(gru_fwd_step,
                   dy_real *restrict s, dy_real *restrict h, size_t H),
                  (p, q, hp, s, h, H)) {
   dy_real *r = s, *u = s + H, *nn = s + 2 * H, *qn = s + 3 * H;
-  for (size_t j = 0; j < H; j++) {
+  SEQ_CHUNKED(H, j, {
     r[j] = sigm(p[j] + q[j]);
     u[j] = sigm(p[H + j] + q[H + j]);
     qn[j] = q[2 * H + j];
     nn[j] = dy_vtanh(p[2 * H + j] + r[j] * qn[j]);
-  }
-  if (hp)
-    for (size_t j = 0; j < H; j++) h[j] = (1 - u[j]) * nn[j] + u[j] * hp[j];
-  else
-    for (size_t j = 0; j < H; j++) h[j] = (1 - u[j]) * nn[j];
+  });
+  if (hp) SEQ_CHUNKED(H, j, h[j] = (1 - u[j]) * nn[j] + u[j] * hp[j]);
+  else SEQ_CHUNKED(H, j, h[j] = (1 - u[j]) * nn[j]);
 }
 
 /* One GRU BPTT step: dh (H, total) -> dp, dq (3H each), dhp = dh u (H) */
@@ -208,8 +206,8 @@ DY_VM_CLONE_VOID(gru_bwd_step,
   }
 }
 
-DY_VM_CLONE_VOID(srnn_fwd_step, (dy_real *restrict h, size_t H), (h, H)) {
-  for (size_t j = 0; j < H; j++) h[j] = dy_vtanh(h[j]);
+DY_VM_CLONE_VOID(srnn_fwd_step, (const dy_real *restrict a, dy_real *restrict h, size_t H), (a, h, H)) {
+  SEQ_CHUNKED(H, j, h[j] = dy_vtanh(a[j]));
 }
 
 /* ================================================================ forward */
@@ -276,9 +274,9 @@ static void seq_fwd(dy_graph *g, dy_node *n, seq_kind k) {
       if (hin) wh_times(W, d->wt, G, H, hin, q);
       gru_fwd_step(P->val + p * G, q, hp, d->st + p * 4 * H, h, H);
     } else {
-      memcpy(h, P->val + p * G, G * sizeof(dy_real));
-      if (hin) wh_times(W, d->wt, G, H, hin, h);
-      srnn_fwd_step(h, H);
+      memcpy(q, P->val + p * G, G * sizeof(dy_real));
+      if (hin) wh_times(W, d->wt, G, H, hin, q);
+      srnn_fwd_step(q, h, H);
     }
     hp = h;
   }
