@@ -342,6 +342,30 @@ START_TEST(no_malloc_steady_state) {
 }
 END_TEST
 
+/* The dumps call each edge's backward on its own (after the sweep): the
+ * seq nodes answer from their BPTT results, and name themselves. */
+START_TEST(dump_after_backward) {
+  dy_model *m = dy_model_new(3);
+  dy_birnn *b = dy_birnn_new(m, "bi", DY_GRU, 1, 3, 2);
+  dy_real xv[3 * 5];
+  for (int i = 0; i < 15; i++) xv[i] = (dy_real)(0.1 * (i % 5) - 0.2);
+  dy_graph *g = dy_graph_new();
+  dy_expr Y = dy_birnn_transduce_batch(b, g, dy_input_ref(g, dy_batch(dy_d1(3), 5), xv));
+  ck_assert_int_eq(dy_backward(dy_sum_batches(dy_sum_elems(Y))), DY_OK);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(dy_graph_dump_dot(g, f, DY_DUMP_ALL), DY_OK);
+  fclose(f);
+  ck_assert_msg(strstr(buf, "gru_seq") && strstr(buf, "bi/bwd/H"), "dump lacks the seq nodes");
+  free(buf);
+  dy_graph_free(g);
+  dy_birnn_free(b);
+  dy_model_free(m);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("rnn_seq");
   TCase *t = tcase_create("rnn_seq");
@@ -351,6 +375,7 @@ int main(void) {
   tcase_add_test(t, grad_birnn_batch);
   tcase_add_test(t, shape_errors);
   tcase_add_test(t, no_malloc_steady_state);
+  tcase_add_test(t, dump_after_backward);
   suite_add_tcase(s, t);
   return t_run(s);
 }
