@@ -77,7 +77,11 @@ extern "C" {
  * instructions than with per-step products. The reference path
  * (dy_rnn_set_fused(r, 0)) builds the same equations from primitive ops
  * (pick_range, sigmoid, tanh, cmult, add) for teaching dumps and as a test
- * oracle. */
+ * oracle. dy_rnn_transduce keeps these per-step nodes (dumps group them by
+ * time tag, and the states of every step stay expressions); the whole-sequence
+ * path, dy_rnn_transduce_batch, builds 2 nodes per layer instead (one input
+ * product for all positions, one "lstm_seq" / "gru_seq" / "srnn_seq") with
+ * the same values, for speed: the BiLSTM tagger's fastest path. */
 
 #define DY_RNN_MAX_LAYERS 8
 
@@ -147,6 +151,11 @@ dy_expr dy_rnn_c(dy_rnn_state s, uint32_t layer);
 /* Runs the RNN from a zero state over xs[0..n) and writes the top-layer
  * outputs to ys[0..n) (ys may be xs). Returns the graph's status. */
 dy_status dy_rnn_transduce(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_expr *ys);
+/* The whole sequence at once: X (X) batch T (position t = batch element t)
+ * -> top-layer outputs (H) batch T from a zero state, one "<kind>_seq" node
+ * per layer (below); same values and dropout masks as dy_rnn_transduce.
+ * Invalid expression + graph error (DY_ESHAPE naming the builder) on a bad X. */
+dy_expr dy_rnn_transduce_batch(dy_rnn *r, dy_graph *g, dy_expr X);
 
 /* ======================================================= bidirectional RNN
  * Layer k runs a forward and a backward single-layer RNN over the sequence;
@@ -172,6 +181,9 @@ void dy_birnn_set_precompute(dy_birnn *b, int on);
 /* ys[i] = [f_i; b_i] (2H) for i in [0, n) (ys may be xs). Returns the
  * graph's status. */
 dy_status dy_birnn_transduce(dy_birnn *b, dy_graph *g, const dy_expr *xs, uint32_t n, dy_expr *ys);
+/* X (X) batch T -> (2H) batch T, element t = [f_t; b_t], with one
+ * whole-sequence node per layer and direction (as dy_rnn_transduce_batch). */
+dy_expr dy_birnn_transduce_batch(dy_birnn *b, dy_graph *g, dy_expr X);
 
 /* =================================================== fused cell operations
  * Ops of models/rnn_cells.c, used by the fused path; usable directly. All are
@@ -191,6 +203,26 @@ dy_expr dy_gru_cell(dy_expr p, dy_expr q, dy_expr h_prev);
 dy_expr dy_gru_cell0(dy_expr p, dy_expr q);
 /* The descriptors of these ops, NULL-terminated (for tools and dumps). */
 extern const dy_op *const dy_ops_rnn_cells[];
+
+/* ============================================= whole-sequence recurrences
+ * Ops of models/rnn_seq.c (the cuDNN form): one node runs one layer and
+ * direction over all T positions of one sequence. P holds the input
+ * products of every position as a batch: P_t = W_x x_t + b (b_x for the
+ * GRU), (GH) batch T with G = 4 (LSTM), 3 (GRU), 1 (S-RNN). W_h: (GH, H).
+ * Optional (NULL = absent) h0, c0: initial states (H) (zero when absent);
+ * mask: (H), multiplies h_{t-1} where it enters W_h (recurrent dropout).
+ * reverse != 0 runs from position T-1 down to 0 (position t reads the state
+ * of t+1) and still writes h_t at batch element t. Output: h (H) batch T.
+ * Forward keeps every step's gates in graph data; backward is BPTT with one
+ * matrix product for dW_h. Bad shapes: DY_ESHAPE naming the op and dims. */
+dy_expr dy_lstm_seq(dy_expr P, dy_expr W_h, const dy_expr *h0, const dy_expr *c0, const dy_expr *mask,
+                    int reverse);
+/* GRU (the equations above): q_t = W_h (mask * h_{t-1}) + b_h, b_h (3H). */
+dy_expr dy_gru_seq(dy_expr P, dy_expr W_h, dy_expr b_h, const dy_expr *h0, const dy_expr *mask, int reverse);
+/* S-RNN: h_t = tanh(P_t + W_h (mask * h_{t-1})). */
+dy_expr dy_srnn_seq(dy_expr P, dy_expr W_h, const dy_expr *h0, const dy_expr *mask, int reverse);
+/* The descriptors lstm_seq, gru_seq, srnn_seq, NULL-terminated. */
+extern const dy_op *const dy_ops_rnn_seq[];
 
 #ifdef __cplusplus
 }

@@ -570,6 +570,69 @@ dy_status dy_rnn_transduce(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n
   return run(r, g, xs, n, ys, 0);
 }
 
+/* ====================================================== whole sequence */
+
+/* Names node e "<rnn>[/l<k>]/<what>" (no time suffix). */
+static void name_seq(dy_expr e, const dy_rnn *r, uint32_t l, const char *what) {
+  char buf[sizeof r->name + 64];
+  uint32_t lab = r->lbase + l;
+  if (lab) snprintf(buf, sizeof buf, "%s/l%u/%s", r->name, (unsigned)lab, what);
+  else snprintf(buf, sizeof buf, "%s/%s", r->name, what);
+  dy_expr_set_name(e, buf);
+}
+
+/* Checks the whole-sequence input: a vector {X} of g, batch T >= 1. */
+static int check_seq_input(const dy_rnn *r, dy_graph *g, dy_expr X, const char *fn) {
+  if (X.g != g || !dy_expr_valid(X)) {
+    if (g->status == DY_OK)
+      dy_fail(g, DY_ESTALE, "%s: rnn '%s': the input is not a live expression of this graph", fn, r->name);
+    return 0;
+  }
+  dy_dim d = dy_expr_dim(X);
+  if (d.nd != 1 || d.d[0] != r->in) {
+    char db[64];
+    dy_fail(g, DY_ESHAPE,
+            "%s: rnn '%s' (%s, input_dim %u): the input has dim %s but must be a vector {%u} "
+            "with the positions as the batch",
+            fn, r->name, kind_name(r->kind), (unsigned)r->in, dy_dim_str(d, db, sizeof db), (unsigned)r->in);
+    return 0;
+  }
+  return 1;
+}
+
+/* r from a zero state over X (X) batch T (reversed when rev): one input
+ * product and one whole-sequence node per layer. */
+static dy_expr run_seq(dy_rnn *r, dy_graph *g, dy_expr X, int rev, const char *fn) {
+  if (!g) return invalid(NULL);
+  if (g->status != DY_OK) return invalid(g);
+  if (!r) {
+    dy_fail(g, DY_EARG, "%s: the builder is NULL", fn);
+    return invalid(g);
+  }
+  if (!check_seq_input(r, g, X, fn)) return invalid(g);
+  dy_rnn_state s = dy_rnn_start(r, g);
+  if (g->status != DY_OK) return invalid(g);
+  const rnn_seq *q = s.seq;
+  int32_t old = dy_graph_tag(g);
+  dy_graph_set_tag(g, DY_NO_TAG);
+  for (uint32_t l = 0; l < r->layers; l++) {
+    if (q->has_in >> l & 1) X = dy_cmult(X, q->in_mask[l]);
+    dy_expr P = dy_affine(q->b[l], q->wx[l], X);
+    name_seq(P, r, l, "W_x_X");
+    const dy_expr *mask = (q->has_rec >> l & 1) ? &q->rec_mask[l] : NULL;
+    if (r->kind == DY_LSTM) X = dy_lstm_seq(P, q->wh[l], NULL, NULL, mask, rev);
+    else if (r->kind == DY_GRU) X = dy_gru_seq(P, q->wh[l], q->bh[l], NULL, mask, rev);
+    else X = dy_srnn_seq(P, q->wh[l], NULL, mask, rev);
+    name_seq(X, r, l, "H");
+  }
+  dy_graph_set_tag(g, old);
+  return g->status == DY_OK ? X : invalid(g);
+}
+
+dy_expr dy_rnn_transduce_batch(dy_rnn *r, dy_graph *g, dy_expr X) {
+  return run_seq(r, g, X, 0, "dy_rnn_transduce_batch");
+}
+
 /* ======================================================== bidirectional */
 
 struct dy_birnn {
@@ -672,4 +735,23 @@ dy_status dy_birnn_transduce(dy_birnn *b, dy_graph *g, const dy_expr *xs, uint32
   if (g->status != DY_OK) return g->status;
   memcpy(ys, cur, n * sizeof(dy_expr));
   return DY_OK;
+}
+
+dy_expr dy_birnn_transduce_batch(dy_birnn *b, dy_graph *g, dy_expr X) {
+  if (!g) return invalid(NULL);
+  if (g->status != DY_OK) return invalid(g);
+  if (!b) {
+    dy_fail(g, DY_EARG, "dy_birnn_transduce_batch: the builder is NULL");
+    return invalid(g);
+  }
+  int32_t old = dy_graph_tag(g);
+  for (uint32_t l = 0; l < b->layers && g->status == DY_OK; l++) {
+    dy_expr pair[2];
+    pair[0] = run_seq(b->dir[l][0], g, X, 0, "dy_birnn_transduce_batch");
+    pair[1] = run_seq(b->dir[l][1], g, X, 1, "dy_birnn_transduce_batch");
+    dy_graph_set_tag(g, DY_NO_TAG);
+    X = dy_concat(pair, 2);
+    dy_graph_set_tag(g, old);
+  }
+  return g->status == DY_OK ? X : invalid(g);
 }

@@ -344,12 +344,11 @@ static dy_expr encode(dy_tagger *t, dy_graph *g, const dy_tagger_sent *s) {
     }
     xs[i] = e;
   }
-  if (t->bi)
-    dy_birnn_transduce(t->bi, g, xs, n, xs);
-  else
-    dy_rnn_transduce(t->uni, g, xs, n, xs);
+  /* the whole sentence as one batch: one recurrent node per layer and direction */
+  dy_expr X = dy_concat_to_batch(xs, n);
+  dy_expr Y = t->bi ? dy_birnn_transduce_batch(t->bi, g, X) : dy_rnn_transduce_batch(t->uni, g, X);
   if (dy_graph_status(g) != DY_OK) return bad(g);
-  return dy_concat_to_batch(xs, n);
+  return Y;
 }
 
 dy_expr dy_tagger_scores(dy_tagger *t, dy_graph *g, const dy_tagger_sent *s) {
