@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "dy_tagger.h"
@@ -135,6 +136,7 @@ typedef struct {
   dy_graph *g;
   dy_grad_set *set;       /* NULL for thread 0: it uses the model itself */
   size_t words, sents;    /* of the epoch */
+  double *prof;           /* --profile: per step, thread CPU seconds of work and of the update */
   dy_status st;           /* first error of the epoch */
   char err[256];
   pthread_t th;
@@ -145,15 +147,22 @@ struct par {
   dy_trainer *tr;
   uint32_t n;
   int avg;                /* scale each loss by 1/n (an update averages) */
+  int profile;            /* --profile */
   /* the epoch: */
   const dy_corpus *c;
   const size_t *sched;    /* c->nsent sentence indices */
   dy_status ust;          /* status of the last update */
   int quit;
-  spin_barrier go, upd;   /* epoch start; inside the updates */
+  spin_barrier go, upd, done; /* epoch start; inside the updates; epoch end */
   dy_grad_set *sets[MAX_THREADS];
   worker w[MAX_THREADS];
 };
+
+static double thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void par_steps(worker *w) {
   par *p = w->p;
@@ -162,6 +171,7 @@ static void par_steps(worker *w) {
   size_t nsteps = (p->c->nsent + p->n - 1) / p->n;
   for (size_t s = 0; s < nsteps; s++) {
     size_t i = s * p->n + w->k;
+    double c0 = w->prof ? thread_cpu() : 0, c1 = c0;
     if (i < p->c->nsent) {
       dy_graph_renew(w->g);
       dy_tagger_sent ts = dy_tagger_corpus_sent(p->c, p->sched[i], NULL);
@@ -174,11 +184,38 @@ static void par_steps(worker *w) {
       }
       w->words += ts.n;
       w->sents++;
+      if (w->prof) c1 = thread_cpu();
     }
     dy_status u = dy_trainer_update_sets_mt(p->tr, p->sets, p->n - 1, w->k, p->n, sb_wait, &p->upd);
+    if (w->prof) {
+      w->prof[2 * s] = c1 - c0;
+      w->prof[2 * s + 1] = thread_cpu() - c1;
+    }
     if (w->k == 0) p->ust = u;
     if (u != DY_OK && u != DY_ENAN) break; /* the same status in every thread */
   }
+}
+
+/* --profile: from the threads' CPU times per step (spinning counts, so use
+ * --spin-us 0): the work summed over threads, the critical path (per step
+ * the longest work plus the longest update share), the update per step. */
+static void par_profile(par *p, size_t nsteps) {
+  double work = 0, crit = 0, upd = 0;
+  for (size_t s = 0; s < nsteps; s++) {
+    double mw = 0, mu = 0;
+    for (uint32_t k = 0; k < p->n; k++) {
+      const double *q = p->w[k].prof + 2 * s;
+      work += q[0];
+      upd += q[1];
+      mw = q[0] > mw ? q[0] : mw;
+      mu = q[1] > mu ? q[1] : mu;
+    }
+    crit += mw + mu;
+  }
+  printf("# profile (thread CPU): %zu steps; work %.1f us/step summed over threads; update %.1f us/step "
+         "summed (%.1f per thread); critical path %.1f us/step, %.3f s in all\n",
+         nsteps, 1e6 * work / (double)nsteps, 1e6 * upd / (double)nsteps, 1e6 * upd / (double)nsteps / p->n,
+         1e6 * crit / (double)nsteps, crit);
 }
 
 static void *worker_main(void *arg) {
@@ -187,6 +224,7 @@ static void *worker_main(void *arg) {
     sb_wait(&w->p->go);
     if (w->p->quit) return NULL;
     par_steps(w);
+    sb_wait(&w->p->done); /* what the thread wrote is visible to thread 0 */
   }
 }
 
@@ -231,12 +269,22 @@ static dy_status par_epoch(par *p, const dy_corpus *c, const size_t *order, dy_t
   p->c = c;
   p->sched = sched;
   p->ust = DY_OK;
+  size_t nsteps = (c->nsent + p->n - 1) / p->n;
+  for (uint32_t k = 0; k < p->n && p->profile; k++) {
+    p->w[k].prof = malloc((2 * nsteps + 1) * sizeof(double));
+    if (!p->w[k].prof) return DY_ENOMEM;
+  }
   double w0 = bench_now();
   sb_wait(&p->go);
   par_steps(&p->w[0]);
-  /* every worker finished its last step before the last update's barriers */
   st->seconds = bench_now() - w0;
+  sb_wait(&p->done);
   free(sched);
+  if (p->profile) par_profile(p, nsteps);
+  for (uint32_t k = 0; k < p->n; k++) {
+    free(p->w[k].prof);
+    p->w[k].prof = NULL;
+  }
   dy_status rc = p->ust == DY_ENAN ? DY_OK : p->ust;
   for (uint32_t k = 0; k < p->n; k++) {
     st->words += p->w[k].words;
@@ -249,14 +297,17 @@ static dy_status par_epoch(par *p, const dy_corpus *c, const size_t *order, dy_t
   return rc;
 }
 
-static int par_start(par *p, dy_tagger *t, dy_trainer *tr, dy_model *m, uint32_t n, int avg, double spin_us) {
+static int par_start(par *p, dy_tagger *t, dy_trainer *tr, dy_model *m, uint32_t n, int avg, double spin_us,
+                     int profile) {
   memset(p, 0, sizeof *p);
+  p->profile = profile;
   p->t = t;
   p->tr = tr;
   p->n = n;
   p->avg = avg;
   sb_init(&p->go, n, spin_us);
   sb_init(&p->upd, n, spin_us);
+  sb_init(&p->done, n, spin_us);
   for (uint32_t k = 0; k < n; k++) {
     p->w[k].p = p;
     p->w[k].k = k;
@@ -285,13 +336,14 @@ static void par_stop(par *p) {
   }
   sb_destroy(&p->go);
   sb_destroy(&p->upd);
+  sb_destroy(&p->done);
 }
 
 static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
   char tb[1024], db[1024], err[512];
   const char *train = NULL, *dev = NULL, *trainer = "sgd", *rnn = "lstm";
   long bi = 1, chars = 0, emb = 128, hidden = 50, mlp = 32, tsents = 2000, warmup = 50, epochs = 1;
-  long seed = 1, min_count = 1, max_train = 0, threads = 1, avg = 0;
+  long seed = 1, min_count = 1, max_train = 0, threads = 1, avg = 0, profile = 0;
   double lr = 0, spin_us = 50;
   for (int i = 1; i < argc; i++) {
     int r;
@@ -303,6 +355,7 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
     else if (!strcmp(argv[i], "--uni")) bi = 0;
     else if (!strcmp(argv[i], "--chars")) chars = 1;
     else if (!strcmp(argv[i], "--avg")) avg = 1;
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
     else if ((r = bench_opt_long(argc, argv, &i, "--emb", 1, &emb)) ||
              (r = bench_opt_long(argc, argv, &i, "--hidden", 1, &hidden)) ||
              (r = bench_opt_long(argc, argv, &i, "--mlp", 1, &mlp)) ||
@@ -386,7 +439,7 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
     par *pp = NULL;    /* --threads > 1 */
     if (tr && threads > 1) {
       pp = &pstate;
-      if (par_start(pp, t, tr, m, (uint32_t)threads, (int)avg, spin_us) != 0) {
+      if (par_start(pp, t, tr, m, (uint32_t)threads, (int)avg, spin_us, (int)profile) != 0) {
         fprintf(stderr, "tagger: out of memory for %ld threads\n", threads);
         return 1;
       }
@@ -472,6 +525,7 @@ const bench_task bench_task_tagger = {
     "  --threads N (1): data-parallel, N sentences per update (one per thread), their\n"
     "  gradients summed (--avg: averaged); steps group sentences of about equal length\n"
     "  --spin-us X (50): a thread at a barrier spins up to X microseconds, then sleeps\n"
+    "  --profile: with --threads > 1, per-step thread CPU times: work, update, critical path\n"
     "  RESULT keys: rnn bi trainer chars words_per_sec words_per_cpu_sec dev_acc dev_unk_acc\n"
     "               timed_words epochs data threads\n",
     run_tagger};

@@ -5,11 +5,17 @@
  * One update, in order:
  *  1. The global L2 norm of the gradients of every non-frozen dense parameter
  *     and of every non-frozen lookup's touched rows (all rows when sparse
- *     updates are off). A NaN or Inf anywhere: nothing changes, every
- *     gradient is cleared, DY_ENAN, dy_model_error() names the parameter (and
- *     the row of a lookup); the step count does not advance.
+ *     updates are off), summed in double in a fixed order (update_par below:
+ *     the same bits however many threads share the update; with gradient
+ *     sets, merging them and summing is one pass). A NaN or Inf anywhere:
+ *     nothing changes, every gradient is cleared, DY_ENAN, dy_model_error()
+ *     names the parameter (and the row of a lookup); the step count does not
+ *     advance.
  *  2. Clipping: when the threshold c > 0 and the norm N > c, every gradient is
- *     scaled by c / N (DyNet's rule; on by default with c = 5).
+ *     scaled by c / N (DyNet's rule; on by default with c = 5). Most updates
+ *     are not clipped: with no scale and no weight decay, SGD and Adam run
+ *     loops without those multiplies (the same values, up to the sign of a
+ *     zero parameter).
  *  3. Weight decay: the effective gradient is ge = scale * g + lambda * p.
  *  4. The rule of the trainer on ge, elementwise, with lr the scheduled rate:
  *       SGD       p -= lr ge
