@@ -106,7 +106,8 @@ static void sb_wait(void *ctx) {
   unsigned g = atomic_load_explicit(&b->gen, memory_order_acquire);
   if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) + 1 == b->n) {
     atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-    atomic_store_explicit(&b->gen, g + 1, memory_order_release);
+    /* seq_cst store then load: a sleeper either sees the new gen or is counted */
+    atomic_store_explicit(&b->gen, g + 1, memory_order_seq_cst);
     if (atomic_load_explicit(&b->sleepers, memory_order_seq_cst) > 0) {
       pthread_mutex_lock(&b->mu);
       pthread_cond_broadcast(&b->cv);
@@ -271,7 +272,7 @@ static dy_status par_epoch(par *p, const dy_corpus *c, const size_t *order, dy_t
   p->ust = DY_OK;
   size_t nsteps = (c->nsent + p->n - 1) / p->n;
   for (uint32_t k = 0; k < p->n && p->profile; k++) {
-    p->w[k].prof = malloc((2 * nsteps + 1) * sizeof(double));
+    p->w[k].prof = calloc(2 * nsteps + 1, sizeof(double));
     if (!p->w[k].prof) return DY_ENOMEM;
   }
   double w0 = bench_now();
