@@ -656,7 +656,7 @@ static dy_status update_par(const par_ctx *P) {
   for (uint32_t b = 0; b < DY_NORM_BLOCKS; b++) {
     size_t lo, hi;
     block_range(D, b, &lo, &hi);
-    if (owner(lo, hi, D, lw, n) == k) t->bsum[b] = lo < hi ? block_merge_norm(P, &c, lo, hi) : 0;
+    if (n == 1 || owner(lo, hi, D, lw, n) == k) t->bsum[b] = lo < hi ? block_merge_norm(P, &c, lo, hi) : 0;
   }
   size_t work = 0;
   if (k == 0) {
@@ -676,7 +676,7 @@ static dy_status update_par(const par_ctx *P) {
     for (uint32_t b = 0; b < DY_NORM_BLOCKS; b++) {
       size_t lo, hi;
       block_range(D, b, &lo, &hi);
-      if (lo < hi && owner(lo, hi, D, 0, n) == k) block_update(P, &uc, &cb, lo, hi);
+      if (lo < hi && (n == 1 || owner(lo, hi, D, 0, n) == k)) block_update(P, &uc, &cb, lo, hi);
     }
     lookups_update(P, &uc);
   } else if (k == 0) {
