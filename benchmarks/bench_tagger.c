@@ -9,9 +9,10 @@
  *   - then, if --epochs > 0, a FRESH model (same seed) trains --epochs full
  *     epochs over the shuffled training set and dev accuracy is reported.
  * --threads N (data-parallel): N threads, each its own graph and gradient set
- * (dy_grad_set, nn/dy_nn.h), take N consecutive sentences; then one update
- * sums their gradients (synchronous, deterministic for a seed). With N = 1 it
- * is the plain per-sentence loop.
+ * (dy_grad_set, nn/dy_nn.h), take N sentences of about the same length (see
+ * par_schedule); then one update, shared by the threads, sums their gradients
+ * (synchronous, deterministic for a seed). With N = 1 it is the plain
+ * per-sentence loop.
  * Without UD EWT (../shared/data or --train/--dev) it uses the built-in
  * generated tagging language (data=synthetic in the RESULT line).
  * RESULT task=tagger rnn= bi= trainer= chars= words_per_sec= words_per_cpu_sec=
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "dy_tagger.h"
@@ -44,8 +46,89 @@ static dy_trainer *make_trainer(dy_model *m, const char *name, double lr) {
   return NULL;
 }
 
-/* ============================================ data-parallel training */
+/* ============================================ data-parallel training
+ * N threads (thread 0 the caller), each with its own graph; threads 1..N-1
+ * accumulate into their own gradient set, thread 0 into the model. Step s:
+ * thread k trains on sentence sched[s N + k] (none past the end), then all
+ * N call dy_trainer_update_sets_mt(), which waits for all, merges and
+ * updates a share of the parameters in each thread (bitwise the result of
+ * one thread merging and updating), and returns when the update is done.
+ *
+ * The schedule: the epoch's order cut into windows of 32 N sentences; in
+ * each window the sentences are sorted by length (stably) and cut into
+ * groups of N consecutive ones, and the groups are shuffled (seeded by the
+ * window's position). The N sentences of a step thus have about the same
+ * length, so no thread waits long for another (with two consecutive
+ * sentences of UD EWT the longer takes 1.5x the mean: 2 threads would reach
+ * at most ~1.5x), and the order stays random at the scale of windows. Every
+ * sentence is trained once per epoch, N per update. Deterministic for a
+ * seed: nothing depends on thread timing.
+ *
+ * Barriers: a thread spins (with a pause) for up to --spin-us microseconds
+ * (default 50), then sleeps on a condition variable; the last to arrive
+ * wakes the sleepers. Spinning only costs when the machine has fewer free
+ * cores than threads. */
+#include <stdatomic.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_PAUSE() _mm_pause()
+#else
+#define CPU_PAUSE() ((void)0)
+#endif
 #define MAX_THREADS 16
+
+typedef struct {
+  atomic_uint count, gen;
+  atomic_int sleepers;
+  uint32_t n;
+  double spin_s;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} spin_barrier;
+
+static void sb_init(spin_barrier *b, uint32_t n, double spin_us) {
+  atomic_init(&b->count, 0);
+  atomic_init(&b->gen, 0);
+  atomic_init(&b->sleepers, 0);
+  b->n = n;
+  b->spin_s = spin_us * 1e-6;
+  pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->cv, NULL);
+}
+
+static void sb_destroy(spin_barrier *b) {
+  pthread_mutex_destroy(&b->mu);
+  pthread_cond_destroy(&b->cv);
+}
+
+static void sb_wait(void *ctx) {
+  spin_barrier *b = ctx;
+  unsigned g = atomic_load_explicit(&b->gen, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) + 1 == b->n) {
+    atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+    /* seq_cst store then load: a sleeper either sees the new gen or is counted */
+    atomic_store_explicit(&b->gen, g + 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&b->sleepers, memory_order_seq_cst) > 0) {
+      pthread_mutex_lock(&b->mu);
+      pthread_cond_broadcast(&b->cv);
+      pthread_mutex_unlock(&b->mu);
+    }
+    return;
+  }
+  if (b->spin_s > 0) {
+    double t0 = bench_now();
+    for (unsigned i = 1;; i++) {
+      if (atomic_load_explicit(&b->gen, memory_order_acquire) != g) return;
+      CPU_PAUSE();
+      if ((i & 63) == 0 && bench_now() - t0 > b->spin_s) break;
+    }
+  }
+  pthread_mutex_lock(&b->mu);
+  atomic_fetch_add_explicit(&b->sleepers, 1, memory_order_seq_cst);
+  while (atomic_load_explicit(&b->gen, memory_order_seq_cst) == g) pthread_cond_wait(&b->cv, &b->mu);
+  atomic_fetch_sub_explicit(&b->sleepers, 1, memory_order_relaxed);
+  pthread_mutex_unlock(&b->mu);
+}
 
 typedef struct par par;
 typedef struct {
@@ -53,77 +136,179 @@ typedef struct {
   uint32_t k;             /* thread index */
   dy_graph *g;
   dy_grad_set *set;       /* NULL for thread 0: it uses the model itself */
-  size_t sent;            /* sentence to process, or SIZE_MAX */
-  size_t words;
-  dy_status st;
+  size_t words, sents;    /* of the epoch */
+  double *prof;           /* --profile: per step, thread CPU seconds of work and of the update */
+  dy_status st;           /* first error of the epoch */
+  char err[256];
+  pthread_t th;
 } worker;
 
 struct par {
   dy_tagger *t;
-  const dy_corpus *c;
+  dy_trainer *tr;
   uint32_t n;
-  pthread_barrier_t start, done;
+  int avg;                /* scale each loss by 1/n (an update averages) */
+  int profile;            /* --profile */
+  /* the epoch: */
+  const dy_corpus *c;
+  const size_t *sched;    /* c->nsent sentence indices */
+  dy_status ust;          /* status of the last update */
   int quit;
+  spin_barrier go, upd, done; /* epoch start; inside the updates; epoch end */
+  dy_grad_set *sets[MAX_THREADS];
   worker w[MAX_THREADS];
 };
 
-static void work_one(worker *w) {
+static double thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void par_steps(worker *w) {
+  par *p = w->p;
+  w->words = w->sents = 0;
   w->st = DY_OK;
-  w->words = 0;
-  if (w->sent == SIZE_MAX) return;
-  dy_graph_renew(w->g);
-  dy_tagger_sent s = dy_tagger_corpus_sent(w->p->c, w->sent, NULL);
-  dy_expr L = dy_tagger_loss(w->p->t, w->g, &s);
-  w->st = dy_backward(L);
-  w->words = s.n;
+  size_t nsteps = (p->c->nsent + p->n - 1) / p->n;
+  for (size_t s = 0; s < nsteps; s++) {
+    size_t i = s * p->n + w->k;
+    double c0 = w->prof ? thread_cpu() : 0, c1 = c0;
+    if (i < p->c->nsent) {
+      dy_graph_renew(w->g);
+      dy_tagger_sent ts = dy_tagger_corpus_sent(p->c, p->sched[i], NULL);
+      dy_expr L = dy_tagger_loss(p->t, w->g, &ts);
+      if (p->avg) L = dy_scale_gradient(L, (dy_real)(1.0 / p->n));
+      dy_status st = dy_backward(L);
+      if (st != DY_OK && w->st == DY_OK) {
+        w->st = st;
+        snprintf(w->err, sizeof w->err, "%s", dy_graph_error(w->g) ? dy_graph_error(w->g) : "backward failed");
+      }
+      w->words += ts.n;
+      w->sents++;
+      if (w->prof) c1 = thread_cpu();
+    }
+    dy_status u = dy_trainer_update_sets_mt(p->tr, p->sets, p->n - 1, w->k, p->n, sb_wait, &p->upd);
+    if (w->prof) {
+      w->prof[2 * s] = c1 - c0;
+      w->prof[2 * s + 1] = thread_cpu() - c1;
+    }
+    if (w->k == 0) p->ust = u;
+    if (u != DY_OK && u != DY_ENAN) break; /* the same status in every thread */
+  }
+}
+
+/* --profile: from the threads' CPU times per step (spinning counts, so use
+ * --spin-us 0): the work summed over threads, the critical path (per step
+ * the longest work plus the longest update share), the update per step. */
+static void par_profile(par *p, size_t nsteps) {
+  double work = 0, crit = 0, upd = 0;
+  for (size_t s = 0; s < nsteps; s++) {
+    double mw = 0, mu = 0;
+    for (uint32_t k = 0; k < p->n; k++) {
+      const double *q = p->w[k].prof + 2 * s;
+      work += q[0];
+      upd += q[1];
+      mw = q[0] > mw ? q[0] : mw;
+      mu = q[1] > mu ? q[1] : mu;
+    }
+    crit += mw + mu;
+  }
+  printf("# profile (thread CPU): %zu steps; work %.1f us/step summed over threads; update %.1f us/step "
+         "summed (%.1f per thread); critical path %.1f us/step, %.3f s in all\n",
+         nsteps, 1e6 * work / (double)nsteps, 1e6 * upd / (double)nsteps, 1e6 * upd / (double)nsteps / p->n,
+         1e6 * crit / (double)nsteps, crit);
 }
 
 static void *worker_main(void *arg) {
   worker *w = arg;
   for (;;) {
-    pthread_barrier_wait(&w->p->start);
+    sb_wait(&w->p->go);
     if (w->p->quit) return NULL;
-    work_one(w);
-    pthread_barrier_wait(&w->p->done);
+    par_steps(w);
+    sb_wait(&w->p->done); /* what the thread wrote is visible to thread 0 */
+  }
+}
+
+static uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/* The schedule above: sched[0..c->nsent) from order (NULL: file order). */
+static void par_schedule(const dy_corpus *c, const size_t *order, uint32_t n, size_t *sched) {
+  size_t W = (size_t)32 * n, grp[32];
+  for (size_t i = 0; i < c->nsent; i++) sched[i] = order ? order[i] : i;
+  for (size_t w0 = 0; w0 < c->nsent; w0 += W) {
+    size_t m = c->nsent - w0 < W ? c->nsent - w0 : W, *x = sched + w0;
+    for (size_t i = 1; i < m; i++) { /* insertion sort by length, stable */
+      size_t v = x[i], j = i;
+      for (; j > 0 && dy_corpus_len(c, x[j - 1]) > dy_corpus_len(c, v); j--) x[j] = x[j - 1];
+      x[j] = v;
+    }
+    size_t ng = (m + n - 1) / n, tmp[32 * MAX_THREADS];
+    if (m < W) continue; /* the last, partial window: keep it sorted */
+    for (size_t g = 0; g < ng; g++) grp[g] = g;
+    for (size_t g = ng; g > 1; g--) { /* Fisher-Yates, seeded by the position */
+      size_t r = (size_t)(mix64(w0 * 31 + g) % g), t = grp[g - 1];
+      grp[g - 1] = grp[r];
+      grp[r] = t;
+    }
+    for (size_t g = 0; g < ng; g++) memcpy(tmp + g * n, x + grp[g] * n, n * sizeof *x);
+    memcpy(x, tmp, m * sizeof *x);
   }
 }
 
 /* Trains on the sentences order[0..n) (or 0..c->nsent in file order when
- * order is NULL) with p->n threads, one update per group of p->n sentences. */
-static dy_status par_epoch(par *p, dy_trainer *tr, const dy_corpus *c, const size_t *order,
-                           dy_tagger_stats *st) {
+ * order is NULL) with p->n threads, one update per step of p->n sentences. */
+static dy_status par_epoch(par *p, const dy_corpus *c, const size_t *order, dy_tagger_stats *st) {
   memset(st, 0, sizeof *st);
+  size_t *sched = malloc((c->nsent ? c->nsent : 1) * sizeof *sched);
+  if (!sched) return DY_ENOMEM;
+  par_schedule(c, order, p->n, sched);
   p->c = c;
-  double w0 = bench_now();
-  dy_grad_set *sets[MAX_THREADS];
-  for (uint32_t k = 1; k < p->n; k++) sets[k - 1] = p->w[k].set;
-  for (size_t i = 0; i < c->nsent; i += p->n) {
-    for (uint32_t k = 0; k < p->n; k++)
-      p->w[k].sent = i + k < c->nsent ? (order ? order[i + k] : i + k) : SIZE_MAX;
-    pthread_barrier_wait(&p->start);
-    work_one(&p->w[0]);
-    pthread_barrier_wait(&p->done);
-    for (uint32_t k = 0; k < p->n; k++) {
-      if (p->w[k].st != DY_OK) {
-        fprintf(stderr, "tagger: thread %u: %s\n", (unsigned)k, dy_graph_error(p->w[k].g));
-        return p->w[k].st;
-      }
-      st->words += p->w[k].words;
-      st->sents += p->w[k].sent != SIZE_MAX;
-    }
-    dy_status u = dy_trainer_update_sets(tr, sets, p->n - 1);
-    if (u != DY_OK && u != DY_ENAN) return u;
+  p->sched = sched;
+  p->ust = DY_OK;
+  size_t nsteps = (c->nsent + p->n - 1) / p->n;
+  for (uint32_t k = 0; k < p->n && p->profile; k++) {
+    p->w[k].prof = calloc(2 * nsteps + 1, sizeof(double));
+    if (!p->w[k].prof) return DY_ENOMEM;
   }
+  double w0 = bench_now();
+  sb_wait(&p->go);
+  par_steps(&p->w[0]);
   st->seconds = bench_now() - w0;
-  return DY_OK;
+  sb_wait(&p->done);
+  free(sched);
+  if (p->profile) par_profile(p, nsteps);
+  for (uint32_t k = 0; k < p->n; k++) {
+    free(p->w[k].prof);
+    p->w[k].prof = NULL;
+  }
+  dy_status rc = p->ust == DY_ENAN ? DY_OK : p->ust;
+  for (uint32_t k = 0; k < p->n; k++) {
+    st->words += p->w[k].words;
+    st->sents += p->w[k].sents;
+    if (p->w[k].st != DY_OK && rc == DY_OK) {
+      fprintf(stderr, "tagger: thread %u: %s\n", (unsigned)k, p->w[k].err);
+      rc = p->w[k].st;
+    }
+  }
+  return rc;
 }
 
-static int par_start(par *p, dy_tagger *t, dy_model *m, uint32_t n) {
+static int par_start(par *p, dy_tagger *t, dy_trainer *tr, dy_model *m, uint32_t n, int avg, double spin_us,
+                     int profile) {
   memset(p, 0, sizeof *p);
+  p->profile = profile;
   p->t = t;
+  p->tr = tr;
   p->n = n;
-  pthread_barrier_init(&p->start, NULL, n);
-  pthread_barrier_init(&p->done, NULL, n);
+  p->avg = avg;
+  sb_init(&p->go, n, spin_us);
+  sb_init(&p->upd, n, spin_us);
+  sb_init(&p->done, n, spin_us);
   for (uint32_t k = 0; k < n; k++) {
     p->w[k].p = p;
     p->w[k].k = k;
@@ -131,28 +316,36 @@ static int par_start(par *p, dy_tagger *t, dy_model *m, uint32_t n) {
     p->w[k].set = k ? dy_grad_set_new(m) : NULL;
     if (!p->w[k].g || (k && !p->w[k].set)) return -1;
     dy_graph_set_grads(p->w[k].g, p->w[k].set);
+    if (k) p->sets[k - 1] = p->w[k].set;
   }
+  for (uint32_t k = 1; k < n; k++)
+    if (pthread_create(&p->w[k].th, NULL, worker_main, &p->w[k]) != 0) {
+      fprintf(stderr, "tagger: cannot start thread %u\n", (unsigned)k);
+      exit(1); /* the threads started wait for n at a barrier */
+    }
   return 0;
 }
 
-static void par_stop(par *p, pthread_t *th) {
+/* Stops the threads (after par_start succeeded) and frees all. */
+static void par_stop(par *p) {
   p->quit = 1;
-  pthread_barrier_wait(&p->start);
-  for (uint32_t k = 1; k < p->n; k++) pthread_join(th[k], NULL);
+  sb_wait(&p->go);
+  for (uint32_t k = 1; k < p->n; k++) pthread_join(p->w[k].th, NULL);
   for (uint32_t k = 0; k < p->n; k++) {
     dy_graph_free(p->w[k].g);
     dy_grad_set_free(p->w[k].set);
   }
-  pthread_barrier_destroy(&p->start);
-  pthread_barrier_destroy(&p->done);
+  sb_destroy(&p->go);
+  sb_destroy(&p->upd);
+  sb_destroy(&p->done);
 }
 
 static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
   char tb[1024], db[1024], err[512];
   const char *train = NULL, *dev = NULL, *trainer = "sgd", *rnn = "lstm";
   long bi = 1, chars = 0, emb = 128, hidden = 50, mlp = 32, tsents = 2000, warmup = 50, epochs = 1;
-  long seed = 1, min_count = 1, max_train = 0, threads = 1;
-  double lr = 0;
+  long seed = 1, min_count = 1, max_train = 0, threads = 1, avg = 0, profile = 0;
+  double lr = 0, spin_us = 50;
   for (int i = 1; i < argc; i++) {
     int r;
     if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
@@ -162,6 +355,8 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
     else if (!strcmp(argv[i], "--bi")) bi = 1;
     else if (!strcmp(argv[i], "--uni")) bi = 0;
     else if (!strcmp(argv[i], "--chars")) chars = 1;
+    else if (!strcmp(argv[i], "--avg")) avg = 1;
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
     else if ((r = bench_opt_long(argc, argv, &i, "--emb", 1, &emb)) ||
              (r = bench_opt_long(argc, argv, &i, "--hidden", 1, &hidden)) ||
              (r = bench_opt_long(argc, argv, &i, "--mlp", 1, &mlp)) ||
@@ -172,7 +367,8 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
              (r = bench_opt_long(argc, argv, &i, "--min-count", 1, &min_count)) ||
              (r = bench_opt_long(argc, argv, &i, "--max-train-sents", 0, &max_train)) ||
              (r = bench_opt_long(argc, argv, &i, "--threads", 1, &threads)) ||
-             (r = bench_opt_double(argc, argv, &i, "--lr", 0, &lr))) {
+             (r = bench_opt_double(argc, argv, &i, "--lr", 0, &lr)) ||
+             (r = bench_opt_double(argc, argv, &i, "--spin-us", 0, &spin_us))) {
       if (r < 0) return 2;
     } else return bench_bad_option(ctx, argv[i]);
   }
@@ -240,15 +436,14 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
     dy_tagger *t = dy_tagger_new(m, &o, dy_vocab_size(words), dy_vocab_size(tags));
     dy_trainer *tr = t ? make_trainer(m, trainer, lr) : NULL;
     dy_graph *g = dy_graph_new();
-    par pstate, *pp = NULL; /* --threads > 1 */
-    pthread_t th[MAX_THREADS];
+    static par pstate; /* large: not on the stack */
+    par *pp = NULL;    /* --threads > 1 */
     if (tr && threads > 1) {
       pp = &pstate;
-      if (par_start(pp, t, m, (uint32_t)threads) != 0) {
+      if (par_start(pp, t, tr, m, (uint32_t)threads, (int)avg, spin_us, (int)profile) != 0) {
         fprintf(stderr, "tagger: out of memory for %ld threads\n", threads);
         return 1;
       }
-      for (long k = 1; k < threads; k++) pthread_create(&th[k], NULL, worker_main, &pp->w[k]);
     }
     if (!tr) {
       fprintf(stderr, "tagger: %s\n", t ? "--trainer takes sgd, momentum, adagrad, rmsprop or adam" : dy_model_error(m));
@@ -262,10 +457,10 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
       timed.nsent = n1 - n0;
       dy_tagger_stats st;
       progress_ctx pc = {ctx, "timing"};
-      dy_status s = pp ? par_epoch(pp, tr, &head, NULL, &st) : dy_tagger_train_epoch(t, g, tr, &head, NULL, &st, NULL, NULL);
+      dy_status s = pp ? par_epoch(pp, &head, NULL, &st) : dy_tagger_train_epoch(t, g, tr, &head, NULL, &st, NULL, NULL);
       double c0 = bench_cpu_now(), w0 = bench_now();
       if (s == DY_OK)
-        s = pp ? par_epoch(pp, tr, &timed, NULL, &st) : dy_tagger_train_epoch(t, g, tr, &timed, NULL, &st, progress, &pc);
+        s = pp ? par_epoch(pp, &timed, NULL, &st) : dy_tagger_train_epoch(t, g, tr, &timed, NULL, &st, progress, &pc);
       double cpu = bench_cpu_now() - c0, wall = bench_now() - w0;
       bench_progress_done(ctx);
       if (s != DY_OK) {
@@ -281,7 +476,7 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
       for (long e = 1; e <= epochs && !rc; e++) {
         dy_tagger_shuffle(order, tc->nsent, (uint64_t)seed * 1000 + (uint64_t)e);
         progress_ctx pc = {ctx, "epoch"};
-        if ((pp ? par_epoch(pp, tr, tc, order, &st) : dy_tagger_train_epoch(t, g, tr, tc, order, &st, progress, &pc)) != DY_OK)
+        if ((pp ? par_epoch(pp, tc, order, &st) : dy_tagger_train_epoch(t, g, tr, tc, order, &st, progress, &pc)) != DY_OK)
           rc = 1;
         bench_progress_done(ctx);
         if (!rc && dy_tagger_evaluate(t, g, dc, &st) == DY_OK) {
@@ -292,7 +487,7 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
       }
       free(order);
     }
-    if (pp) par_stop(pp, th);
+    if (pp) par_stop(pp);
     dy_graph_free(g);
     dy_trainer_free(tr);
     dy_tagger_free(t);
@@ -328,7 +523,10 @@ const bench_task bench_task_tagger = {
     "  --mlp N (32) --trainer sgd|momentum|adagrad|rmsprop|adam (sgd) --lr X (trainer default)\n"
     "  --train-sents N (2000 timed) --warmup N (50) --epochs N (1; 0 = timing only) --seed N (1)\n"
     "  --min-count N (1) --max-train-sents N (0 = all)\n"
-    "  --threads N (1): data-parallel, N sentences per update (one per thread)\n"
+    "  --threads N (1): data-parallel, N sentences per update (one per thread), their\n"
+    "  gradients summed (--avg: averaged); steps group sentences of about equal length\n"
+    "  --spin-us X (50): a thread at a barrier spins up to X microseconds, then sleeps\n"
+    "  --profile: with --threads > 1, per-step thread CPU times: work, update, critical path\n"
     "  RESULT keys: rnn bi trainer chars words_per_sec words_per_cpu_sec dev_acc dev_unk_acc\n"
     "               timed_words epochs data threads\n",
     run_tagger};

@@ -202,6 +202,17 @@ void dy_trainer_set_sparse(dy_trainer *t, int sparse);
  * may run backward into any of them meanwhile. DY_EARG for a set of another
  * model or older than the model (nothing changes). */
 dy_status dy_trainer_update_sets(dy_trainer *t, dy_grad_set *const *sets, uint32_t n);
+/* The same update shared by n threads (n <= DY_MAX_UPDATE_THREADS): each
+ * thread k = 0..n-1 calls it with the same t, sets, nsets, n, barrier and
+ * ctx; barrier(ctx) must wait until all n threads have called it (e.g.
+ * pthread_barrier_wait). It waits for all (so each may call it right after
+ * its backward), merges and updates a share of the parameters in each
+ * thread, and returns in every thread, with the same status, once the update
+ * is complete: bitwise that of dy_trainer_update_sets() for every n. Only
+ * thread 0's graph may accumulate into the model itself (no set). */
+#define DY_MAX_UPDATE_THREADS 1024u
+dy_status dy_trainer_update_sets_mt(dy_trainer *t, dy_grad_set *const *sets, uint32_t nsets, uint32_t k,
+                                    uint32_t n, void (*barrier)(void *ctx), void *ctx);
 /* Number of updates applied. */
 uint64_t dy_trainer_steps(const dy_trainer *t);
 /* Global gradient norm seen by the last update (before clipping). */
@@ -216,7 +227,9 @@ double dy_trainer_last_grad_norm(const dy_trainer *t);
  * concurrently (they only read the model's values), then, with no thread
  * running, one call of dy_trainer_update_sets() adds the sets into the model's
  * gradients in the order given (dense parameters elementwise, lookup rows in
- * each set's order of first touch), clears the sets and applies one update.
+ * each set's order of first touch), clears the sets and applies one update
+ * (or every thread calls dy_trainer_update_sets_mt(), which shares that work
+ * among them with the same result).
  * Synchronous and deterministic: the result depends only on which examples
  * went to which set, never on thread timing (bitwise the same on every run).
  * It is the sum of the examples' gradients, like a minibatch (scale the

@@ -896,33 +896,3 @@ void dy_grad_set_free(dy_grad_set *s) {
 void dy_graph_set_grads(dy_graph *g, dy_grad_set *s) {
   if (g) g->nn_grads = s;
 }
-
-/* y += x; x = 0 (one pass) */
-DY_VM_CLONE_VOID(add_clear, (dy_real *restrict x, dy_real *restrict y, size_t n), (x, y, n)) {
-  for (size_t i = 0; i < n; i++) {
-    y[i] += x[i];
-    x[i] = 0;
-  }
-}
-
-int dy_grad_set_merge(dy_model *m, dy_grad_set *s) {
-  if (!s || s->m != m || s->size != m->size || s->nparams != m->nparams || s->nlookups != m->nlookups)
-    return -1;
-  for (uint32_t i = 0; i < m->nparams; i++) {
-    const dy_param *p = m->params[i];
-    add_clear(s->grads + p->off, m->grads + p->off, p->size);
-  }
-  for (uint32_t i = 0; i < m->nlookups; i++) {
-    dy_lookup *l = m->lookups[i];
-    dy_set_lookup *t = &s->lk[i];
-    for (uint32_t k = 0; k < t->ntouched; k++) {
-      uint32_t r = t->touched[k];
-      size_t o = l->off + (size_t)r * l->row_size;
-      add_clear(s->grads + o, m->grads + o, l->row_size);
-      touch_row(l, r);
-      t->flag[r] = 0;
-    }
-    t->ntouched = 0;
-  }
-  return 0;
-}

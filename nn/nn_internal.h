@@ -58,6 +58,10 @@ struct dy_model {
   uint32_t nretired, cap_retired;
 };
 
+/* Blocks of the dense parameters for the global gradient norm (its order of
+ * summation) and for sharing an update among threads. */
+#define DY_NORM_BLOCKS 64u
+
 /* Trainer kinds (also their codes in saved files: never renumber). */
 typedef enum { DY_TR_SGD = 0, DY_TR_MOMENTUM = 1, DY_TR_ADAGRAD = 2, DY_TR_RMSPROP = 3, DY_TR_ADAM = 4 } dy_trainer_kind;
 
@@ -81,6 +85,11 @@ struct dy_trainer {
   uint32_t npsteps;
   uint64_t *rsteps;          /* (nrsteps) Adam: updates applied to each lookup row (row_base + r) */
   uint64_t nrsteps;
+  /* An update in progress (trainers.c, update_par): */
+  double bsum[DY_NORM_BLOCKS]; /* squared norm of each block of the dense parameters */
+  double lsum;               /* and of the lookups */
+  dy_status par_st;          /* of allocating the state (thread 0) */
+  size_t par_lw;             /* scalars of lookup work thread 0 had in the last update */
 };
 
 /* Number of per-scalar state arrays of a kind (AMSGrad adds one to Adam). */
@@ -128,12 +137,7 @@ struct dy_grad_set {
   dy_set_lookup *lk;   /* (nlookups) */
 };
 
-/* Adds s into m's gradients (dense elementwise, lookup rows in s's order of
- * first touch, recorded as touched in m) and clears s; -1 (nothing done) when
- * s is not a current set of m. */
-int dy_grad_set_merge(dy_model *m, dy_grad_set *s);
-
-/* Sum of squares of x[0..n), in double (8 lanes, vectorised; the same bits
+/* Sum of squares of x[0..n), in double (32 lanes, vectorised; the same bits
  * on every instruction set). */
 double dy_nn_sumsq(const dy_real *x, size_t n);
 

@@ -5,11 +5,17 @@
  * One update, in order:
  *  1. The global L2 norm of the gradients of every non-frozen dense parameter
  *     and of every non-frozen lookup's touched rows (all rows when sparse
- *     updates are off). A NaN or Inf anywhere: nothing changes, every
- *     gradient is cleared, DY_ENAN, dy_model_error() names the parameter (and
- *     the row of a lookup); the step count does not advance.
+ *     updates are off), summed in double in a fixed order (update_par below:
+ *     the same bits however many threads share the update; with gradient
+ *     sets, merging them and summing is one pass). A NaN or Inf anywhere:
+ *     nothing changes, every gradient is cleared, DY_ENAN, dy_model_error()
+ *     names the parameter (and the row of a lookup); the step count does not
+ *     advance.
  *  2. Clipping: when the threshold c > 0 and the norm N > c, every gradient is
- *     scaled by c / N (DyNet's rule; on by default with c = 5).
+ *     scaled by c / N (DyNet's rule; on by default with c = 5). Most updates
+ *     are not clipped: with no scale and no weight decay, SGD and Adam run
+ *     loops without those multiplies (the same values, up to the sign of a
+ *     zero parameter).
  *  3. Weight decay: the effective gradient is ge = scale * g + lambda * p.
  *  4. The rule of the trainer on ge, elementwise, with lr the scheduled rate:
  *       SGD       p -= lr ge
@@ -57,14 +63,54 @@
 #include "dy_kernels.h"
 #include "vmath.h" /* DY_VM_CLONE: AVX-512/AVX2 clones of the update loops */
 
-/* 8 double lanes: vectorises, and the order is the same for every clone */
+/* Sums of squares in double over 32 lanes (enough independent additions to
+ * hide the adder's latency: four zmm or eight ymm accumulators); element i
+ * of a range goes to lane i % 32 and the lanes are combined in one fixed
+ * tree, so every clone gives the same bits. */
+#define SQ_LANES 32
+
+DY_VM_INLINE double sq_combine(const double *a) {
+  double v[8];
+  for (int l = 0; l < 8; l++) v[l] = (a[l] + a[8 + l]) + (a[16 + l] + a[24 + l]);
+  return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
 DY_VM_CLONE(double, sumsq_lanes, (const dy_real *restrict x, size_t n), (x, n)) {
-  double acc[8] = {0};
+  double a[SQ_LANES] = {0};
   size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (size_t l = 0; l < 8; l++) acc[l] += (double)x[i + l] * x[i + l];
-  for (size_t l = 0; i + l < n; l++) acc[l] += (double)x[i + l] * x[i + l];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i + SQ_LANES <= n; i += SQ_LANES)
+    for (int l = 0; l < SQ_LANES; l++) a[l] += (double)x[i + l] * x[i + l];
+  for (size_t l = 0; i + l < n; l++) a[l] += (double)x[i + l] * x[i + l];
+  return sq_combine(a);
+}
+
+/* y += s; s = 0; and the sum of squares of the new y (lanes as sumsq_lanes):
+ * a gradient set merged and measured in one pass. */
+DY_VM_CLONE(double, add_clear_sumsq, (dy_real *restrict s, dy_real *restrict y, size_t n), (s, y, n)) {
+  double a[SQ_LANES] = {0};
+  size_t i = 0;
+  for (; i + SQ_LANES <= n; i += SQ_LANES)
+    for (int l = 0; l < SQ_LANES; l++) {
+      dy_real v = y[i + l] + s[i + l];
+      y[i + l] = v;
+      s[i + l] = 0;
+      a[l] += (double)v * v;
+    }
+  for (size_t l = 0; i + l < n; l++) {
+    dy_real v = y[i + l] + s[i + l];
+    y[i + l] = v;
+    s[i + l] = 0;
+    a[l] += (double)v * v;
+  }
+  return sq_combine(a);
+}
+
+/* y += s; s = 0 (one pass) */
+DY_VM_CLONE_VOID(add_clear, (dy_real *restrict s, dy_real *restrict y, size_t n), (s, y, n)) {
+  for (size_t i = 0; i < n; i++) {
+    y[i] += s[i];
+    s[i] = 0;
+  }
 }
 
 double dy_nn_sumsq(const dy_real *x, size_t n) { return sumsq_lanes(x, n); }
@@ -254,12 +300,11 @@ static void clear_grads(dy_trainer *t) {
   }
 }
 
-/* After an update (whose loops zeroed what they read): clears the frozen
- * parameters' and lookups' gradients and the touched lists. */
+/* After an update (whose loops zeroed what they read; the frozen dense
+ * parameters' gradients were zeroed while measuring): clears the frozen
+ * lookups' gradients and the touched lists. */
 static void clear_after_update(dy_trainer *t) {
   dy_model *m = t->m;
-  for (uint32_t i = 0; i < m->nparams; i++)
-    if (m->params[i]->frozen) memset(m->grads + m->params[i]->off, 0, m->params[i]->size * sizeof(dy_real));
   for (uint32_t i = 0; i < m->nlookups; i++) {
     dy_lookup *l = m->lookups[i];
     for (uint32_t k = 0; k < l->ntouched; k++) {
@@ -306,34 +351,15 @@ static void report_nan(dy_trainer *t) {
                 "the gradients were cleared");
 }
 
-/* Global squared norm over what the update reads; -1 when not finite. */
-static double grad_sumsq(const dy_trainer *t) {
-  const dy_model *m = t->m;
-  double s = 0;
-  for (uint32_t i = 0; i < m->nparams; i++) {
-    const dy_param *p = m->params[i];
-    if (!p->frozen) s += dy_nn_sumsq(m->grads + p->off, p->size);
-  }
-  for (uint32_t i = 0; i < m->nlookups; i++) {
-    const dy_lookup *l = m->lookups[i];
-    if (l->frozen) continue;
-    if (!t->sparse) {
-      s += dy_nn_sumsq(m->grads + l->off, (size_t)l->rows * l->row_size);
-      continue;
-    }
-    for (uint32_t k = 0; k < l->ntouched; k++)
-      s += dy_nn_sumsq(m->grads + l->off + (size_t)l->touched[k] * l->row_size, l->row_size);
-  }
-  return s;
-}
-
 typedef struct {
   dy_real lr, scale, wd;
   double last_t, bc1, bc2; /* cached Adam bias corrections for step last_t */
 } upd_ctx;
 
 /* The rules' loops over n elements, each zeroing g[i] after reading it.
- * Vectorised clones (bitwise the scalar formulas: no fused multiply-add). */
+ * Vectorised clones (bitwise the scalar formulas: no fused multiply-add).
+ * The _plain forms are for scale 1 and no weight decay (ge = g), the case
+ * of most updates: the same values without two multiplies and an add. */
 DY_VM_CLONE_VOID(sgd_loop, (dy_real *restrict x, dy_real *restrict g, size_t n, dy_real lr, dy_real sc, dy_real wd),
                  (x, g, n, lr, sc, wd)) {
   for (size_t i = 0; i < n; i++) {
@@ -342,132 +368,372 @@ DY_VM_CLONE_VOID(sgd_loop, (dy_real *restrict x, dy_real *restrict g, size_t n, 
   }
 }
 
-DY_VM_CLONE_VOID(adam_loop,
-                 (dy_real *restrict x, dy_real *restrict g, dy_real *restrict mm, dy_real *restrict vv,
-                  dy_real *restrict vm, size_t n, const dy_real *restrict k),
-                 (x, g, mm, vv, vm, n, k)) {
-  /* k: sc, wd, b1, b2, a, ib2, eps */
-  const dy_real sc = k[0], wd = k[1], b1 = k[2], b2 = k[3], a = k[4], ib2 = k[5], eps = k[6];
-  if (!vm) {
+DY_VM_CLONE_VOID(sgd_plain, (dy_real *restrict x, dy_real *restrict g, size_t n, dy_real lr), (x, g, n, lr)) {
+  for (size_t i = 0; i < n; i++) {
+    x[i] -= lr * g[i];
+    g[i] = 0;
+  }
+}
+
+DY_VM_CLONE_VOID(momentum_loop,
+                 (dy_real *restrict x, dy_real *restrict g, dy_real *restrict v, size_t n, dy_real lr, dy_real sc,
+                  dy_real wd, dy_real mom),
+                 (x, g, v, n, lr, sc, wd, mom)) {
+  for (size_t i = 0; i < n; i++) {
+    v[i] = mom * v[i] - lr * (sc * g[i] + wd * x[i]);
+    g[i] = 0;
+    x[i] += v[i];
+  }
+}
+
+/* Adagrad (rho < 0) and RMSProp */
+DY_VM_CLONE_VOID(adagrad_rms_loop,
+                 (dy_real *restrict x, dy_real *restrict g, dy_real *restrict r, size_t n, dy_real lr, dy_real sc,
+                  dy_real wd, dy_real rho, dy_real eps),
+                 (x, g, r, n, lr, sc, wd, rho, eps)) {
+  if (rho < 0) {
     for (size_t i = 0; i < n; i++) {
       dy_real ge = sc * g[i] + wd * x[i];
       g[i] = 0;
-      mm[i] = b1 * mm[i] + (1 - b1) * ge;
-      vv[i] = b2 * vv[i] + (1 - b2) * ge * ge;
-      x[i] -= a * mm[i] / (DY_SQRT(vv[i]) * ib2 + eps);
+      r[i] += ge * ge;
+      x[i] -= lr * ge / (DY_SQRT(r[i]) + eps);
     }
     return;
   }
   for (size_t i = 0; i < n; i++) {
     dy_real ge = sc * g[i] + wd * x[i];
     g[i] = 0;
-    mm[i] = b1 * mm[i] + (1 - b1) * ge;
-    vv[i] = b2 * vv[i] + (1 - b2) * ge * ge;
-    vm[i] = vm[i] < vv[i] ? vv[i] : vm[i];
-    x[i] -= a * mm[i] / (DY_SQRT(vm[i]) * ib2 + eps);
+    r[i] = rho * r[i] + (1 - rho) * ge * ge;
+    x[i] -= lr * ge / (DY_SQRT(r[i]) + eps);
   }
 }
 
-/* Updates x[0..n) (state offset so) from g and zeroes g; *tc is the Adam
- * step counter. */
-static void update_range(dy_trainer *t, upd_ctx *c, dy_real *x, dy_real *g, size_t n, size_t so,
-                         uint64_t *tc) {
+/* One Adam step over i in [0, n); GE is the effective gradient's expression. */
+#define ADAM_STEP(GE, VMAX)                               \
+  for (size_t i = 0; i < n; i++) {                        \
+    dy_real ge = (GE);                                    \
+    g[i] = 0;                                             \
+    mm[i] = b1 * mm[i] + (1 - b1) * ge;                   \
+    vv[i] = b2 * vv[i] + (1 - b2) * ge * ge;              \
+    VMAX;                                                 \
+    x[i] -= a * mm[i] / (DY_SQRT(vv_[i]) * ib2 + eps);    \
+  }
+
+DY_VM_CLONE_VOID(adam_loop,
+                 (dy_real *restrict x, dy_real *restrict g, dy_real *restrict mm, dy_real *restrict vv,
+                  dy_real *restrict vm, size_t n, const dy_real *restrict k),
+                 (x, g, mm, vv, vm, n, k)) {
+  /* k: sc, wd, b1, b2, a, ib2, eps */
+  const dy_real sc = k[0], wd = k[1], b1 = k[2], b2 = k[3], a = k[4], ib2 = k[5], eps = k[6];
+  const int plain = sc == 1 && wd == 0;
+  if (!vm) {
+    const dy_real *vv_ = vv;
+    if (plain) ADAM_STEP(g[i], (void)0)
+    else ADAM_STEP(sc * g[i] + wd * x[i], (void)0)
+    return;
+  }
+  const dy_real *vv_ = vm;
+  if (plain) ADAM_STEP(g[i], vm[i] = vm[i] < vv[i] ? vv[i] : vm[i])
+  else ADAM_STEP(sc * g[i] + wd * x[i], vm[i] = vm[i] < vv[i] ? vv[i] : vm[i])
+}
+#undef ADAM_STEP
+
+/* Elements per call of a loop: x, g and the state of a strip stay in L1/L2
+ * while the loop runs (and a zeroing loop split off by the compiler into a
+ * memset clears what was just read). */
+#define STRIP 4096
+
+/* Updates x[0..n) (state offset so) from g and zeroes g; step is the Adam
+ * step count of this range after the update. */
+static void update_range(const dy_trainer *t, upd_ctx *c, dy_real *x, dy_real *g, size_t n, size_t so,
+                         uint64_t step) {
   const dy_real lr = c->lr, sc = c->scale, wd = c->wd;
-  switch (t->kind) {
-    case DY_TR_SGD:
-      sgd_loop(x, g, n, lr, sc, wd);
-      break;
-    case DY_TR_MOMENTUM: {
-      dy_real *v = t->s[0] + so, mom = t->mom;
-      for (size_t i = 0; i < n; i++) {
-        v[i] = mom * v[i] - lr * (sc * g[i] + wd * x[i]);
-        g[i] = 0;
-        x[i] += v[i];
-      }
-      break;
+  dy_real k[7] = {0};
+  if (t->kind == DY_TR_ADAM) {
+    if ((double)step != c->last_t) {
+      c->last_t = (double)step;
+      c->bc1 = 1 - pow((double)t->beta1, (double)step);
+      c->bc2 = 1 - pow((double)t->beta2, (double)step);
     }
-    case DY_TR_ADAGRAD: {
-      dy_real *G = t->s[0] + so, eps = t->eps;
-      for (size_t i = 0; i < n; i++) {
-        dy_real ge = sc * g[i] + wd * x[i];
-        g[i] = 0;
-        G[i] += ge * ge;
-        x[i] -= lr * ge / (DY_SQRT(G[i]) + eps);
-      }
-      break;
-    }
-    case DY_TR_RMSPROP: {
-      dy_real *r = t->s[0] + so, rho = t->rho, eps = t->eps;
-      for (size_t i = 0; i < n; i++) {
-        dy_real ge = sc * g[i] + wd * x[i];
-        g[i] = 0;
-        r[i] = rho * r[i] + (1 - rho) * ge * ge;
-        x[i] -= lr * ge / (DY_SQRT(r[i]) + eps);
-      }
-      break;
-    }
-    case DY_TR_ADAM: {
-      uint64_t step = ++*tc;
-      if ((double)step != c->last_t) {
-        c->last_t = (double)step;
-        c->bc1 = 1 - pow((double)t->beta1, (double)step);
-        c->bc2 = 1 - pow((double)t->beta2, (double)step);
-      }
-      dy_real k[7] = {sc, wd, t->beta1, t->beta2, (dy_real)(lr / c->bc1), (dy_real)(1 / sqrt(c->bc2)), t->eps};
-      adam_loop(x, g, t->s[0] + so, t->s[1] + so, t->amsgrad ? t->s[2] + so : NULL, n, k);
-      break;
+    dy_real kk[7] = {sc, wd, t->beta1, t->beta2, (dy_real)(lr / c->bc1), (dy_real)(1 / sqrt(c->bc2)), t->eps};
+    memcpy(k, kk, sizeof k);
+  }
+  for (size_t o = 0; o < n; o += STRIP) {
+    size_t len = n - o < STRIP ? n - o : STRIP;
+    dy_real *xs = x + o, *gs = g + o;
+    switch (t->kind) {
+      case DY_TR_SGD:
+        if (sc == 1 && wd == 0) sgd_plain(xs, gs, len, lr);
+        else sgd_loop(xs, gs, len, lr, sc, wd);
+        break;
+      case DY_TR_MOMENTUM: momentum_loop(xs, gs, t->s[0] + so + o, len, lr, sc, wd, t->mom); break;
+      case DY_TR_ADAGRAD: adagrad_rms_loop(xs, gs, t->s[0] + so + o, len, lr, sc, wd, -1, t->eps); break;
+      case DY_TR_RMSPROP: adagrad_rms_loop(xs, gs, t->s[0] + so + o, len, lr, sc, wd, t->rho, t->eps); break;
+      case DY_TR_ADAM:
+        adam_loop(xs, gs, t->s[0] + so + o, t->s[1] + so + o, t->amsgrad ? t->s[2] + so + o : NULL, len, k);
+        break;
     }
   }
+}
+
+/* ------------------------------------------------ one update, n threads
+ * An update by n threads together (n = 1: dy_trainer_update and
+ * dy_trainer_update_sets). The dense parameters, in index order, form one
+ * virtual range [0, D) cut into DY_NORM_BLOCKS equal blocks; a block's piece
+ * is its part in one parameter. The global squared norm is, in this order,
+ * the sum over blocks of (0 + the sums of squares of its pieces in order),
+ * plus the lookups' part (lookups in order, each touched row, or the whole
+ * table when updates are dense). Its bits depend on neither n nor which
+ * thread did what, so every n gives the same update.
+ *   Phase A (each thread its blocks; thread 0 also the lookups): the sets
+ *     are added into the model's gradients and cleared, and the block sums
+ *     computed, in one pass; thread 0 merges the sets' lookup rows (in set
+ *     order, recording first touches in the model's lists), sums the lookup
+ *     part and makes sure the optimiser state exists (it allocates).
+ *   barrier; every thread sums the same parts into the same norm.
+ *   Phase B: each thread updates its blocks (split evenly) and its share of
+ *     each lookup's rows (a row belongs to one thread, so does its Adam step
+ *     count); a dense parameter's Adam step count is read (+1), and written
+ *     by thread 0 after the last barrier.
+ *   barrier; thread 0 clears the touched lists and counts the step.
+ * Ownership of blocks is a function of (block, n, lookup work of the last
+ * update) only, never of timing. */
+
+typedef struct {
+  dy_trainer *t;
+  dy_grad_set *const *sets;
+  uint32_t nsets, k, n;
+  void (*barrier)(void *);
+  void *ctx;
+} par_ctx;
+
+static void par_wait(const par_ctx *P) {
+  if (P->n > 1) P->barrier(P->ctx);
+}
+
+/* Cursor over the dense parameters in virtual order: parameter i starts at
+ * virtual position base. */
+typedef struct {
+  uint32_t i;
+  size_t base;
+} cursor;
+
+/* Moves c forward to the parameter holding virtual position v. */
+static void seek(const dy_model *m, cursor *c, size_t v) {
+  while (v >= c->base + m->params[c->i]->size) {
+    c->base += m->params[c->i]->size;
+    c->i++;
+  }
+}
+
+static size_t dense_size(const dy_model *m) {
+  size_t d = 0;
+  for (uint32_t i = 0; i < m->nparams; i++) d += m->params[i]->size;
+  return d;
+}
+
+static void block_range(size_t D, uint32_t b, size_t *lo, size_t *hi) {
+  *lo = D / DY_NORM_BLOCKS * b + D % DY_NORM_BLOCKS * b / DY_NORM_BLOCKS;
+  *hi = D / DY_NORM_BLOCKS * (b + 1) + D % DY_NORM_BLOCKS * (b + 1) / DY_NORM_BLOCKS;
+}
+
+/* The thread of n owning the block [lo, hi) when thread 0 first does lw
+ * units of other work (the whole being D + lw). */
+static uint32_t owner(size_t lo, size_t hi, size_t D, size_t lw, uint32_t n) {
+  double mid = (double)lw + (double)lo + (double)(hi - lo) / 2;
+  double k = mid * n / ((double)D + (double)lw);
+  return k < n ? (uint32_t)k : n - 1;
+}
+
+/* Phase A of one block: merge the sets into the model, sum the squares. */
+static double block_merge_norm(const par_ctx *P, cursor *c, size_t lo, size_t hi) {
+  dy_model *m = P->t->m;
+  double s = 0;
+  for (size_t v = lo; v < hi;) {
+    seek(m, c, v);
+    const dy_param *p = m->params[c->i];
+    size_t end = c->base + p->size < hi ? c->base + p->size : hi, len = end - v;
+    size_t o = p->off + (v - c->base);
+    if (p->frozen) {
+      for (uint32_t j = 0; j < P->nsets; j++) memset(P->sets[j]->grads + o, 0, len * sizeof(dy_real));
+      memset(m->grads + o, 0, len * sizeof(dy_real));
+    } else if (!P->nsets) {
+      s += sumsq_lanes(m->grads + o, len);
+    } else {
+      for (uint32_t j = 0; j + 1 < P->nsets; j++) add_clear(P->sets[j]->grads + o, m->grads + o, len);
+      s += add_clear_sumsq(P->sets[P->nsets - 1]->grads + o, m->grads + o, len);
+    }
+    v = end;
+  }
+  return s;
+}
+
+/* Phase B of one block. */
+static void block_update(const par_ctx *P, upd_ctx *uc, cursor *c, size_t lo, size_t hi) {
+  const dy_trainer *t = P->t;
+  dy_model *m = t->m;
+  for (size_t v = lo; v < hi;) {
+    seek(m, c, v);
+    const dy_param *p = m->params[c->i];
+    size_t end = c->base + p->size < hi ? c->base + p->size : hi;
+    size_t o = p->off + (v - c->base);
+    if (!p->frozen)
+      update_range(t, uc, m->vals + o, m->grads + o, end - v, o, t->psteps ? t->psteps[c->i] + 1 : 0);
+    v = end;
+  }
+}
+
+static void touch_model_row(dy_lookup *l, uint32_t r) {
+  if (!l->flag[r]) {
+    l->flag[r] = 1;
+    l->touched[l->ntouched++] = r;
+  }
+}
+
+/* Thread 0 in phase A: the sets' lookup rows into the model (set order; the
+ * model's touched lists get the rows in order of first touch), then the
+ * lookups' part of the squared norm. *work: scalars handled. */
+static double lookups_merge_norm(const par_ctx *P, size_t *work) {
+  const dy_trainer *t = P->t;
+  dy_model *m = t->m;
+  size_t w = 0;
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    dy_lookup *l = m->lookups[i];
+    for (uint32_t j = 0; j < P->nsets; j++) {
+      dy_set_lookup *st = &P->sets[j]->lk[i];
+      for (uint32_t k = 0; k < st->ntouched; k++) {
+        uint32_t r = st->touched[k];
+        size_t o = l->off + (size_t)r * l->row_size;
+        add_clear(P->sets[j]->grads + o, m->grads + o, l->row_size);
+        touch_model_row(l, r);
+        st->flag[r] = 0;
+      }
+      w += (size_t)st->ntouched * l->row_size;
+      st->ntouched = 0;
+    }
+  }
+  double s = 0;
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    const dy_lookup *l = m->lookups[i];
+    if (l->frozen) continue;
+    if (!t->sparse) {
+      s += sumsq_lanes(m->grads + l->off, (size_t)l->rows * l->row_size);
+      w += (size_t)l->rows * l->row_size;
+      continue;
+    }
+    for (uint32_t k = 0; k < l->ntouched; k++)
+      s += sumsq_lanes(m->grads + l->off + (size_t)l->touched[k] * l->row_size, l->row_size);
+    w += (size_t)l->ntouched * l->row_size;
+  }
+  *work = w;
+  return s;
+}
+
+/* Phase B of the lookups: this thread's share of each lookup's rows. */
+static void lookups_update(const par_ctx *P, upd_ctx *uc) {
+  dy_trainer *t = P->t;
+  dy_model *m = t->m;
+  for (uint32_t i = 0; i < m->nlookups; i++) {
+    const dy_lookup *l = m->lookups[i];
+    if (l->frozen) continue;
+    uint64_t nr = t->sparse ? l->ntouched : l->rows;
+    uint32_t k0 = (uint32_t)(nr * P->k / P->n), k1 = (uint32_t)(nr * (P->k + 1) / P->n);
+    for (uint32_t k = k0; k < k1; k++) {
+      uint32_t r = t->sparse ? l->touched[k] : k;
+      size_t o = l->off + (size_t)r * l->row_size;
+      update_range(t, uc, m->vals + o, m->grads + o, l->row_size, o, t->rsteps ? ++t->rsteps[l->row_base + r] : 0);
+    }
+  }
+}
+
+static dy_status update_par(const par_ctx *P) {
+  dy_trainer *t = P->t;
+  dy_model *m = t->m;
+  const uint32_t k = P->k, n = P->n;
+  par_wait(P); /* every graph's backward is done */
+  const size_t D = dense_size(m), lw = n > 1 ? t->par_lw : 0;
+  cursor c = {0, 0};
+  for (uint32_t b = 0; b < DY_NORM_BLOCKS; b++) {
+    size_t lo, hi;
+    block_range(D, b, &lo, &hi);
+    if (n == 1 || owner(lo, hi, D, lw, n) == k) t->bsum[b] = lo < hi ? block_merge_norm(P, &c, lo, hi) : 0;
+  }
+  size_t work = 0;
+  if (k == 0) {
+    t->lsum = lookups_merge_norm(P, &work);
+    t->par_st = dy_trainer_ensure_state(t, dy_trainer_nstate(t->kind, t->amsgrad));
+  }
+  par_wait(P); /* every part of the norm is there */
+  double s = 0;
+  for (uint32_t b = 0; b < DY_NORM_BLOCKS; b++) s += t->bsum[b];
+  s += t->lsum;
+  const double norm = sqrt(s);
+  const dy_status st = !isfinite(s) ? DY_ENAN : t->par_st;
+  if (st == DY_OK) {
+    upd_ctx uc = {t->lr, 1, t->wd, -1, 1, 1};
+    if (t->clip > 0 && norm > t->clip) uc.scale = (dy_real)(t->clip / norm);
+    cursor cb = {0, 0};
+    for (uint32_t b = 0; b < DY_NORM_BLOCKS; b++) {
+      size_t lo, hi;
+      block_range(D, b, &lo, &hi);
+      if (lo < hi && (n == 1 || owner(lo, hi, D, 0, n) == k)) block_update(P, &uc, &cb, lo, hi);
+    }
+    lookups_update(P, &uc);
+  } else if (k == 0) {
+    if (st == DY_ENAN) report_nan(t);
+    clear_grads(t);
+  }
+  par_wait(P); /* the update is complete */
+  if (k == 0) {
+    t->last_norm = norm;
+    t->par_lw = work;
+    if (st == DY_OK) {
+      if (t->psteps)
+        for (uint32_t i = 0; i < m->nparams; i++) t->psteps[i] += !m->params[i]->frozen;
+      clear_after_update(t);
+      t->steps++;
+    }
+  }
+  return st;
 }
 
 dy_status dy_trainer_update(dy_trainer *t) {
   if (!t) return DY_EARG;
+  par_ctx P = {t, NULL, 0, 0, 1, NULL, NULL};
+  return update_par(&P);
+}
+
+/* DY_OK when sets[0..n) are current sets of t's model; else the message is
+ * set (when say) and DY_EARG returned. */
+static dy_status check_sets(dy_trainer *t, dy_grad_set *const *sets, uint32_t n, int say) {
   dy_model *m = t->m;
-  double s = grad_sumsq(t);
-  t->last_norm = sqrt(s);
-  if (!isfinite(s)) {
-    report_nan(t);
-    clear_grads(t);
-    return DY_ENAN;
-  }
-  if (dy_trainer_ensure_state(t, dy_trainer_nstate(t->kind, t->amsgrad)) != DY_OK) {
-    clear_grads(t);
-    return DY_ENOMEM;
-  }
-  upd_ctx c = {t->lr, 1, t->wd, -1, 1, 1};
-  if (t->clip > 0 && t->last_norm > t->clip) c.scale = (dy_real)(t->clip / t->last_norm);
-  uint64_t dummy = 0;
-  for (uint32_t i = 0; i < m->nparams; i++) {
-    dy_param *p = m->params[i];
-    if (p->frozen) continue;
-    update_range(t, &c, m->vals + p->off, m->grads + p->off, p->size, p->off,
-                 t->psteps ? &t->psteps[i] : &dummy);
-  }
-  for (uint32_t i = 0; i < m->nlookups; i++) {
-    dy_lookup *l = m->lookups[i];
-    if (l->frozen) continue;
-    uint32_t nr = t->sparse ? l->ntouched : l->rows;
-    for (uint32_t k = 0; k < nr; k++) {
-      uint32_t r = t->sparse ? l->touched[k] : k;
-      size_t o = l->off + (size_t)r * l->row_size;
-      update_range(t, &c, m->vals + o, m->grads + o, l->row_size, o,
-                   t->rsteps ? &t->rsteps[l->row_base + r] : &dummy);
-    }
-  }
-  clear_after_update(t);
-  t->steps++;
+  for (uint32_t i = 0; i < n; i++)
+    if (!sets || !sets[i] || sets[i]->m != m || sets[i]->size != m->size ||
+        sets[i]->nparams != m->nparams || sets[i]->nlookups != m->nlookups)
+      return say ? dy_model_fail(m, DY_EARG, "update_sets: gradient set %u is %s", (unsigned)i,
+                                 !sets || !sets[i] ? "NULL" : sets[i]->m != m ? "of another model"
+                                                            : "older than the model (parameters were added)")
+                 : DY_EARG;
   return DY_OK;
 }
 
 dy_status dy_trainer_update_sets(dy_trainer *t, dy_grad_set *const *sets, uint32_t n) {
   if (!t) return DY_EARG;
-  dy_model *m = t->m;
-  for (uint32_t i = 0; i < n; i++)
-    if (!sets || !sets[i] || sets[i]->m != m || sets[i]->size != m->size ||
-        sets[i]->nparams != m->nparams || sets[i]->nlookups != m->nlookups)
-      return dy_model_fail(m, DY_EARG, "update_sets: gradient set %u is %s", (unsigned)i,
-                           !sets || !sets[i] ? "NULL" : sets[i]->m != m ? "of another model"
-                                                      : "older than the model (parameters were added)");
-  for (uint32_t i = 0; i < n; i++) dy_grad_set_merge(m, sets[i]);
-  return dy_trainer_update(t);
+  if (check_sets(t, sets, n, 1) != DY_OK) return DY_EARG;
+  par_ctx P = {t, sets, n, 0, 1, NULL, NULL};
+  return update_par(&P);
+}
+
+dy_status dy_trainer_update_sets_mt(dy_trainer *t, dy_grad_set *const *sets, uint32_t nsets, uint32_t k,
+                                    uint32_t n, void (*barrier)(void *ctx), void *ctx) {
+  if (!t) return DY_EARG;
+  if (n == 0 || n > DY_MAX_UPDATE_THREADS || k >= n || (n > 1 && !barrier)) {
+    if (k == 0)
+      dy_model_fail(t->m, DY_EARG, "update_sets_mt: %s", n == 0 ? "no threads" : n > DY_MAX_UPDATE_THREADS
+                    ? "more threads than DY_MAX_UPDATE_THREADS" : k >= n ? "thread index out of range" : "no barrier");
+    return DY_EARG;
+  }
+  if (check_sets(t, sets, nsets, k == 0) != DY_OK) return DY_EARG;
+  par_ctx P = {t, sets, nsets, k, n, barrier, ctx};
+  return update_par(&P);
 }

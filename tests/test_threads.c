@@ -186,12 +186,142 @@ START_TEST(same_model_two_threads) {
 }
 END_TEST
 
+/* ------------------------------------------------ data-parallel training
+ * One model trained by two threads (each its graph; thread 1 into a gradient
+ * set), the update shared through dy_trainer_update_sets_mt(): bitwise the
+ * same as one thread filling the same graphs in turn and calling
+ * dy_trainer_update_sets(). Under ThreadSanitizer this also checks that a
+ * thread's next forward and backward, which start as soon as the update
+ * returns, do not race with what thread 0 still does in the model. */
+typedef struct dp {
+  dy_tagger *t;
+  dy_trainer *tr;
+  const dy_corpus *c;
+  dy_graph *g[2];
+  dy_grad_set *set;       /* thread 1's */
+  pthread_barrier_t b;
+  dy_status st[2];
+  double loss[2];
+} dp;
+
+static void dp_barrier(void *ctx) { pthread_barrier_wait(ctx); }
+
+/* Sentence 2 s + k into g[k]; 0 when there is none. */
+static dy_status dp_sent(dp *d, size_t s, uint32_t k) {
+  size_t i = 2 * s + k;
+  if (i >= d->c->nsent) return DY_OK;
+  dy_graph_renew(d->g[k]);
+  dy_tagger_sent ts = dy_tagger_corpus_sent(d->c, i, NULL);
+  dy_expr L = dy_tagger_loss(d->t, d->g[k], &ts);
+  d->loss[k] += dy_scalar(L);
+  return dy_backward(L);
+}
+
+typedef struct { dp *d; uint32_t k; } dp_arg;
+
+static void *dp_thread(void *a) {
+  dp_arg *x = a;
+  dp *d = x->d;
+  for (size_t s = 0; 2 * s < d->c->nsent; s++) {
+    dy_status st = dp_sent(d, s, x->k);
+    dy_status u = dy_trainer_update_sets_mt(d->tr, &d->set, 1, x->k, 2, dp_barrier, &d->b);
+    if (d->st[x->k] == DY_OK) d->st[x->k] = st != DY_OK ? st : u;
+  }
+  return NULL;
+}
+
+/* Trains one epoch over c; threaded or in turn; the parameters into vals. */
+static void dp_train(const dy_corpus *c, uint32_t nw, uint32_t nt, int threaded, dy_real **vals, size_t *nvals,
+                     double *loss) {
+  dy_model *m = dy_model_new(21);
+  dy_tagger_opts o = dy_tagger_defaults();
+  o.emb = 12;
+  o.hidden = 8;
+  o.mlp = 8;
+  dp d;
+  memset(&d, 0, sizeof d);
+  d.c = c;
+  d.t = dy_tagger_new(m, &o, nw, nt);
+  ck_assert_ptr_nonnull(d.t);
+  d.tr = dy_adam_new(m, (dy_real)0.01, -1, -1, -1);
+  dy_trainer_set_clip(d.tr, 1); /* active now and then */
+  d.set = dy_grad_set_new(m);
+  for (int k = 0; k < 2; k++) d.g[k] = dy_graph_new();
+  dy_graph_set_grads(d.g[1], d.set);
+  if (threaded) {
+    pthread_barrier_init(&d.b, NULL, 2);
+    pthread_t th;
+    dp_arg a[2] = {{&d, 0}, {&d, 1}};
+    ck_assert_int_eq(pthread_create(&th, NULL, dp_thread, &a[1]), 0);
+    dp_thread(&a[0]);
+    pthread_join(th, NULL);
+    pthread_barrier_destroy(&d.b);
+  } else {
+    for (size_t s = 0; 2 * s < c->nsent; s++) {
+      for (uint32_t k = 0; k < 2; k++) ck_assert_int_eq(dp_sent(&d, s, k), DY_OK);
+      ck_assert_int_eq(dy_trainer_update_sets(d.tr, &d.set, 1), DY_OK);
+    }
+  }
+  ck_assert_msg(d.st[0] == DY_OK && d.st[1] == DY_OK, "%s", dy_model_error(m));
+  ck_assert_uint_eq(dy_trainer_steps(d.tr), (c->nsent + 1) / 2);
+  *loss = d.loss[0] + d.loss[1];
+  *nvals = dy_model_size(m);
+  *vals = malloc(*nvals * sizeof(dy_real));
+  size_t k = 0;
+  for (uint32_t i = 0; i < dy_model_num_params(m); i++) {
+    dy_param *p = dy_model_param_at(m, i);
+    size_t n = dy_dim_size(dy_param_dim(p));
+    memcpy(*vals + k, dy_param_values(p), n * sizeof(dy_real));
+    k += n;
+  }
+  for (uint32_t i = 0; i < dy_model_num_lookups(m); i++) {
+    dy_lookup *l = dy_model_lookup_at(m, i);
+    size_t n = dy_dim_size(dy_lookup_dim(l));
+    for (uint32_t r = 0; r < dy_lookup_rows(l); r++, k += n) memcpy(*vals + k, dy_lookup_row(l, r), n * sizeof(dy_real));
+  }
+  ck_assert_uint_eq(k, *nvals);
+  for (int i = 0; i < 2; i++) dy_graph_free(d.g[i]);
+  dy_grad_set_free(d.set);
+  dy_trainer_free(d.tr);
+  dy_tagger_free(d.t);
+  dy_model_free(m);
+}
+
+START_TEST(data_parallel_two_threads) {
+  char err[256];
+  dy_vocab *W = dy_vocab_new("<unk>"), *T = dy_vocab_new(NULL);
+  dy_synth_opts so = dy_synth_defaults();
+  so.seed = 9;
+  so.nsent = 41; /* odd: the last step has one sentence */
+  so.min_len = 3;
+  so.max_len = 10;
+  so.nforms = 200;
+  dy_corpus *c = dy_synth_tagging(&so, W, T, err, sizeof err);
+  ck_assert_msg(c != NULL, "%s", err);
+  dy_real *a, *b;
+  size_t na, nb;
+  double la, lb;
+  dp_train(c, dy_vocab_size(W), dy_vocab_size(T), 0, &a, &na, &la);
+  dp_train(c, dy_vocab_size(W), dy_vocab_size(T), 1, &b, &nb, &lb);
+  ck_assert_uint_eq(na, nb);
+  ck_assert_msg(memcmp(a, b, na * sizeof(dy_real)) == 0, "two threads differ from the same steps in one");
+  ck_assert_msg(memcmp(&la, &lb, sizeof la) == 0, "loss %.17g vs %.17g", la, lb);
+  ck_assert(la > 0);
+  free(a);
+  free(b);
+  dy_corpus_free(c);
+  dy_vocab_free(W);
+  dy_vocab_free(T);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("threads");
   TCase *t = tcase_create("all");
   tcase_set_timeout(t, 600);
   tcase_add_test(t, two_models_two_threads);
   tcase_add_test(t, same_model_two_threads);
+  tcase_add_test(t, data_parallel_two_threads);
   suite_add_tcase(s, t);
   return t_run(s);
 }

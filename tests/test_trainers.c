@@ -662,6 +662,180 @@ START_TEST(grad_sets_errors) {
 }
 END_TEST
 
+/* ----------------------------------- the update shared by n threads
+ * dy_trainer_update_sets_mt() by n = 1..4 threads equals
+ * dy_trainer_update_sets() bitwise (values, norm, step count), for every
+ * trainer, sparse and dense lookups, weight decay, a frozen parameter, and a
+ * dense part large enough that blocks cross parameters. */
+enum { MBIG = 301 };
+
+typedef struct {
+  dy_trainer *t;
+  dy_grad_set *const *sets;
+  uint32_t nsets, k, n;
+  pthread_barrier_t *b;
+  dy_status st;
+} mtjob;
+
+static void mt_barrier(void *ctx) { pthread_barrier_wait(ctx); }
+
+static void *mt_run(void *a) {
+  mtjob *j = a;
+  j->st = dy_trainer_update_sets_mt(j->t, j->sets, j->nsets, j->k, j->n, mt_barrier, j->b);
+  return NULL;
+}
+
+/* One update by n threads; every thread must return the same status. */
+static dy_status mt_update(dy_trainer *t, dy_grad_set *const *sets, uint32_t nsets, uint32_t n) {
+  pthread_barrier_t b;
+  pthread_barrier_init(&b, NULL, n);
+  mtjob j[4];
+  pthread_t th[4];
+  for (uint32_t k = 0; k < n; k++) j[k] = (mtjob){t, sets, nsets, k, n, &b, DY_OK};
+  for (uint32_t k = 1; k < n; k++) ck_assert_int_eq(pthread_create(&th[k], NULL, mt_run, &j[k]), 0);
+  mt_run(&j[0]);
+  for (uint32_t k = 1; k < n; k++) pthread_join(th[k], NULL);
+  pthread_barrier_destroy(&b);
+  for (uint32_t k = 1; k < n; k++) ck_assert_int_eq(j[k].st, j[0].st);
+  return j[0].st;
+}
+
+typedef struct { ptoy p; dy_param *big, *fz; } mtoy;
+
+static void mtoy_make(mtoy *q, int kind, int sparse, int wd) {
+  ptoy_make(&q->p);
+  dy_trainer_free(q->p.t);
+  q->big = dy_model_add_param(q->p.m, "big", dy_d1(MBIG), dy_init_uniform(-1, 1));
+  q->fz = dy_model_add_param(q->p.m, "frozen", dy_d1(7), dy_init_uniform(-1, 1));
+  dy_param_set_frozen(q->fz, 1);
+  q->p.t = make(q->p.m, kind, kind == K_SGD || kind == K_ADAGRAD ? 0.05f : 0.01f);
+  dy_trainer_set_clip(q->p.t, 40); /* active in some steps */
+  dy_trainer_set_sparse(q->p.t, sparse);
+  if (wd) dy_trainer_set_weight_decay(q->p.t, 0.01f);
+}
+
+/* sentence k of step s, plus a quadratic on big and a term on the frozen one */
+static void mloss(mtoy *q, dy_graph *g, int s, int k) {
+  ploss(&q->p, g, s, k);
+  dy_real c[MBIG];
+  for (int i = 0; i < MBIG; i++) c[i] = (dy_real)(((i * 7 + s * 3 + k) % 11) - 5) * 0.1f;
+  dy_graph_renew(g);
+  dy_expr d = dy_sub(dy_param_expr(g, q->big), dy_input(g, dy_d1(MBIG), c));
+  dy_expr L = dy_add(dy_sum_elems(dy_cmult(d, d)), dy_sum_elems(dy_param_expr(g, q->fz)));
+  ck_assert_int_eq(dy_backward(dy_scale_gradient(L, (dy_real)(s % 3 == 0 ? 1 : 0.05))), DY_OK);
+}
+
+/* Values and norms after PSTEPS steps with n threads (0: dy_trainer_update_sets). */
+static void mt_train(int kind, int sparse, int wd, uint32_t n, dy_real *out, double *norms) {
+  mtoy q;
+  mtoy_make(&q, kind, sparse, wd);
+  dy_graph *g[2] = {dy_graph_new(), dy_graph_new()};
+  dy_grad_set *gs[2] = {dy_grad_set_new(q.p.m), dy_grad_set_new(q.p.m)};
+  dy_graph_set_grads(g[1], gs[0]);
+  for (int s = 0; s < PSTEPS; s++) {
+    mloss(&q, g[0], s, 0); /* thread 0's graph: on the model */
+    mloss(&q, g[1], s, 1);
+    dy_graph_set_grads(g[1], gs[1]);
+    mloss(&q, g[1], s, 2);
+    dy_graph_set_grads(g[1], gs[0]);
+    if (n == 0) ck_assert_int_eq(dy_trainer_update_sets(q.p.t, gs, 2), DY_OK);
+    else ck_assert_int_eq(mt_update(q.p.t, gs, 2, n), DY_OK);
+    norms[s] = dy_trainer_last_grad_norm(q.p.t);
+    ck_assert_uint_eq(dy_trainer_steps(q.p.t), (uint64_t)s + 1);
+    ck_assert(dy_model_grad_norm(q.p.m) == 0);
+    ck_assert_uint_eq(dy_lookup_num_touched(q.p.E), 0);
+  }
+  size_t nv = dy_model_size(q.p.m);
+  ck_assert_uint_eq(nv, PV * PE + PT * PE + PT + MBIG + 7);
+  memcpy(out, dy_lookup_row(q.p.E, 0), PV * PE * sizeof(dy_real));
+  memcpy(out + PV * PE, dy_param_values(q.p.W), PT * PE * sizeof(dy_real));
+  memcpy(out + PV * PE + PT * PE, dy_param_values(q.p.b), PT * sizeof(dy_real));
+  memcpy(out + PV * PE + PT * PE + PT, dy_param_values(q.big), MBIG * sizeof(dy_real));
+  memcpy(out + PV * PE + PT * PE + PT + MBIG, dy_param_values(q.fz), 7 * sizeof(dy_real));
+  for (int i = 0; i < 2; i++) {
+    dy_graph_free(g[i]);
+    dy_grad_set_free(gs[i]);
+  }
+  ptoy_free(&q.p);
+}
+
+START_TEST(grad_sets_mt_equal) {
+  enum { N = PV * PE + PT * PE + PT + MBIG + 7 };
+  static dy_real ref[N], got[N], init[N];
+  double nref[PSTEPS], ngot[PSTEPS];
+  mtoy q;
+  mtoy_make(&q, K_SGD, 1, 0);
+  memcpy(init, dy_lookup_row(q.p.E, 0), PV * PE * sizeof(dy_real));
+  memcpy(init + N - 7, dy_param_values(q.fz), 7 * sizeof(dy_real));
+  ptoy_free(&q.p);
+  for (int kind = 0; kind < NKINDS; kind++)
+    for (int sparse = 0; sparse < 2; sparse++)
+      for (int wd = 0; wd < 2; wd++) {
+        if (wd && kind != K_SGD && kind != K_ADAM) continue;
+        mt_train(kind, sparse, wd, 0, ref, nref);
+        ck_assert(memcmp(ref, init, PV * PE * sizeof(dy_real)) != 0); /* trained */
+        ck_assert(memcmp(ref + N - 7, init + N - 7, 7 * sizeof(dy_real)) == 0); /* frozen */
+        int clipped = 0;
+        for (int s = 0; s < PSTEPS; s++) clipped += nref[s] > 40;
+        ck_assert_msg(clipped > 0 && clipped < PSTEPS, "%s: clipping in %d of %d steps", kname[kind], clipped,
+                      PSTEPS);
+        for (uint32_t n = 1; n <= 4; n++) {
+          mt_train(kind, sparse, wd, n, got, ngot);
+          ck_assert_msg(memcmp(ref, got, sizeof ref) == 0, "%s sparse %d wd %d: %u threads differ", kname[kind],
+                        sparse, wd, (unsigned)n);
+          ck_assert(memcmp(nref, ngot, sizeof nref) == 0);
+        }
+      }
+}
+END_TEST
+
+/* A NaN in a set: every thread gets DY_ENAN, nothing changes, all cleared;
+ * bad calls: DY_EARG. */
+START_TEST(grad_sets_mt_errors) {
+  mtoy q;
+  mtoy_make(&q, K_ADAM, 1, 0);
+  dy_graph *g = dy_graph_new();
+  dy_grad_set *gs = dy_grad_set_new(q.p.m);
+  dy_graph_set_grads(g, gs);
+  mloss(&q, g, 0, 1);
+  ck_assert_int_eq(mt_update(q.p.t, &gs, 1, 2), DY_OK);
+  size_t nv = dy_model_size(q.p.m);
+  dy_real *before = malloc(nv * sizeof(dy_real));
+  memcpy(before, dy_lookup_row(q.p.E, 0), PV * PE * sizeof(dy_real));
+  mloss(&q, g, 1, 1);
+  dy_param_grads(q.big)[0] = 1; /* the model's own gradients take part too */
+  memcpy(&before[PV * PE], dy_param_values(q.p.W), PT * PE * sizeof(dy_real));
+  /* a NaN in the set's copy of W */
+  dy_graph_renew(g);
+  dy_real bad[PT * PE];
+  for (int i = 0; i < PT * PE; i++) bad[i] = i == 5 ? (dy_real)NAN : 1;
+  ck_assert_int_eq(dy_backward(dy_dot(dy_reshape(dy_param_expr(g, q.p.W), dy_d1(PT * PE)), dy_input(g, dy_d1(PT * PE), bad))),
+                   DY_OK);
+  ck_assert_int_eq(mt_update(q.p.t, &gs, 1, 3), DY_ENAN);
+  ck_assert_ptr_nonnull(strstr(dy_model_error(q.p.m), "'W'"));
+  ck_assert(memcmp(before, dy_lookup_row(q.p.E, 0), PV * PE * sizeof(dy_real)) == 0);
+  ck_assert(memcmp(&before[PV * PE], dy_param_values(q.p.W), PT * PE * sizeof(dy_real)) == 0);
+  ck_assert(dy_model_grad_norm(q.p.m) == 0);
+  ck_assert_uint_eq(dy_trainer_steps(q.p.t), 1);
+  /* the set was cleared too: an update from it changes nothing */
+  ck_assert_int_eq(mt_update(q.p.t, &gs, 1, 2), DY_OK);
+  ck_assert(dy_trainer_last_grad_norm(q.p.t) == 0);
+  /* bad calls */
+  ck_assert_int_eq(dy_trainer_update_sets_mt(NULL, &gs, 1, 0, 1, NULL, NULL), DY_EARG);
+  ck_assert_int_eq(dy_trainer_update_sets_mt(q.p.t, &gs, 1, 0, 0, NULL, NULL), DY_EARG);
+  ck_assert_int_eq(dy_trainer_update_sets_mt(q.p.t, &gs, 1, 0, 2, NULL, NULL), DY_EARG);
+  ck_assert_ptr_nonnull(strstr(dy_model_error(q.p.m), "no barrier"));
+  ck_assert_int_eq(dy_trainer_update_sets_mt(q.p.t, &gs, 1, 2, 2, mt_barrier, NULL), DY_EARG);
+  ck_assert_int_eq(dy_trainer_update_sets_mt(q.p.t, NULL, 1, 0, 1, NULL, NULL), DY_EARG);
+  ck_assert_ptr_nonnull(strstr(dy_model_error(q.p.m), "NULL"));
+  ck_assert_uint_eq(dy_trainer_steps(q.p.t), 2);
+  free(before);
+  dy_graph_free(g);
+  dy_grad_set_free(gs);
+  ptoy_free(&q.p);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("trainers");
   TCase *tc = tcase_create("trainers");
@@ -681,6 +855,8 @@ int main(void) {
   tcase_add_test(tc, xor_every_trainer);
   tcase_add_test(tc, grad_sets_deterministic);
   tcase_add_test(tc, grad_sets_errors);
+  tcase_add_test(tc, grad_sets_mt_equal);
+  tcase_add_test(tc, grad_sets_mt_errors);
   suite_add_tcase(s, tc);
   return t_run(s);
 }
