@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dy_kernels.h"
 #include "dy_lm.h"
+#include "dy_op.h"
+#include "vmath.h"
 
 struct dy_lm {
   dy_lm_opts o;
@@ -94,6 +97,157 @@ dy_status dy_lm_state_get(const dy_lm *lm, dy_rnn_state s, uint32_t B, dy_real *
   return DY_OK;
 }
 
+/* ======================================================= the output layer
+ * One node for the loss of all N positions (see dy_lm_output_nll). The
+ * forward keeps, per counted row r (position k = rows[r]), e_r = exp(z_k -
+ * max z_k) with s_r = sum e_r subtracted at the target, in graph data
+ * allocated when the node is built. Then the gradient of z_k,
+ * d_k m_k (softmax(z_k) - onehot(y_k)) = (d_k m_k / s_r) e_r, is never formed:
+ * the backward products take the per-row factor on their small side (h, dh,
+ * the bias's gemv vector), and only the products themselves read e. */
+
+typedef struct outl {
+  const uint32_t *y; /* N targets */
+  const dy_real *m;  /* N weights, or NULL: all 1 */
+  uint32_t *rows;    /* the n positions with a nonzero weight, ascending */
+  uint32_t n;
+  dy_real *e;        /* (n, V) */
+  dy_real *s;        /* (n) */
+} outl;
+
+static int outl_dim(dy_graph *g, dy_node *n) {
+  const dy_node *b = dy_arg(g, n, 0), *W = dy_arg(g, n, 1), *h = dy_arg(g, n, 2);
+  const outl *o = n->aux[0].cp;
+  char db[64], dw[64], dh[64];
+  if (!o) return dy_fail_shape(g, n, "lm_output_nll was built without its targets");
+  if (b->dim.nd != 1 || W->dim.nd != 2 || h->dim.nd != 1 || b->dim.bd != 1 || W->dim.bd != 1 ||
+      W->dim.d[0] != b->dim.d[0] || W->dim.d[1] != h->dim.d[0])
+    return dy_fail_shape(g, n,
+                         "lm_output_nll needs b {V}, W (V,H) (both batch 1) and h {H} (batch N); "
+                         "got b %s, W %s, h %s",
+                         dy_dim_str(b->dim, db, sizeof db), dy_dim_str(W->dim, dw, sizeof dw),
+                         dy_dim_str(h->dim, dh, sizeof dh));
+  for (uint32_t k = 0; k < h->dim.bd; k++)
+    if (o->y[k] >= b->dim.d[0])
+      return dy_fail_node(g, n, DY_EINDEX, "target %u of position %u is out of range (vocabulary %u)",
+                          (unsigned)o->y[k], (unsigned)k, (unsigned)b->dim.d[0]);
+  n->dim = dy_batch(dy_d1(1), h->dim.bd);
+  return 0;
+}
+
+/* z += b, then z = exp(z - max z), the sum s of those, and z[y] -= s; returns
+ * logsumexp(z + b) - (z + b)[y]. One row of V. */
+DY_VM_CLONE(dy_real, outl_row, (dy_real *restrict z, const dy_real *restrict b, size_t V, uint32_t y,
+                                dy_real *restrict s_out),
+            (z, b, V, y, s_out)) {
+  for (size_t i = 0; i < V; i++) z[i] += b[i];
+  dy_real mx = dy_vm_max(z, V), zy = z[y];
+  dy_real acc[DY_VM_LANES] = {0};
+  size_t i = 0;
+  for (; i + DY_VM_LANES <= V; i += DY_VM_LANES)
+    for (size_t l = 0; l < DY_VM_LANES; l++) acc[l] += (z[i + l] = dy_vexp(z[i + l] - mx));
+  for (size_t l = 0; i + l < V; l++) acc[l] += (z[i + l] = dy_vexp(z[i + l] - mx));
+  dy_real s = 0;
+  for (size_t l = 0; l < DY_VM_LANES; l++) s += acc[l];
+  z[y] -= s;
+  *s_out = s;
+  return mx + DY_LOG(s) - zy;
+}
+
+/* The rows of h that count, (n, H): h itself when all do, else gathered into scratch. */
+static const dy_real *outl_h(dy_graph *g, const outl *o, const dy_node *h, size_t H) {
+  if (o->n == h->dim.bd) return h->val;
+  dy_real *hc = dy_scratch(g, (size_t)o->n * H + 1);
+  for (uint32_t r = 0; r < o->n; r++) memcpy(hc + r * H, h->val + (size_t)o->rows[r] * H, H * sizeof(dy_real));
+  return hc;
+}
+
+static void outl_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *b = dy_arg(g, n, 0), *W = dy_arg(g, n, 1), *h = dy_arg(g, n, 2);
+  const outl *o = n->aux[0].cp;
+  size_t V = b->dim.d[0], H = W->dim.d[1];
+  memset(n->val, 0, n->dim.bd * sizeof(dy_real));
+  if (!o->n) return;
+  dy_gemm(0, 1, o->n, V, H, 1, outl_h(g, o, h, H), H, W->val, H, 0, o->e, V);
+  for (uint32_t r = 0; r < o->n; r++) {
+    uint32_t k = o->rows[r];
+    dy_real l = outl_row(o->e + (size_t)r * V, b->val, V, o->y[k], &o->s[r]);
+    n->val[k] = o->m ? o->m[k] * l : l;
+  }
+}
+
+/* c_r = d_k m_k / s_r: the factor of row r's gradient e_r. */
+static dy_real *outl_factors(dy_graph *g, const dy_node *n, const outl *o) {
+  dy_real *c = dy_scratch(g, o->n + 1u);
+  for (uint32_t r = 0; r < o->n; r++) {
+    uint32_t k = o->rows[r];
+    c[r] = n->grad[k] * (o->m ? o->m[k] : 1) / o->s[r];
+  }
+  return c;
+}
+
+static void outl_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *b = dy_arg(g, n, 0), *W = dy_arg(g, n, 1), *h = dy_arg(g, n, 2), *a = dy_arg(g, n, i);
+  const outl *o = n->aux[0].cp;
+  size_t V = b->dim.d[0], H = W->dim.d[1], N = h->dim.bd;
+  int fresh = dy_grad_fresh(a);
+  if (!o->n) {
+    if (fresh) memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
+    return;
+  }
+  const dy_real *c = outl_factors(g, n, o);
+  if (i == 0) { /* db (+)= e^T c */
+    dy_gemv(1, o->n, V, 1, o->e, V, c, fresh ? 0 : 1, b->grad);
+  } else if (i == 1) { /* dW (+)= e^T (c * h) */
+    const dy_real *hc = outl_h(g, o, h, H);
+    dy_real *hs = dy_scratch(g, (size_t)o->n * H);
+    for (uint32_t r = 0; r < o->n; r++)
+      for (size_t j = 0; j < H; j++) hs[r * H + j] = c[r] * hc[r * H + j];
+    dy_gemm(1, 0, V, H, o->n, 1, o->e, V, hs, H, fresh ? 0 : 1, W->grad, H);
+  } else { /* dh_k (+)= c_r (e W)_r; rows that do not count get nothing */
+    dy_real *t = dy_scratch(g, (size_t)o->n * H);
+    dy_gemm(0, 0, o->n, H, V, 1, o->e, V, W->val, H, 0, t, H);
+    if (fresh && o->n != N) memset(h->grad, 0, N * H * sizeof(dy_real));
+    for (uint32_t r = 0; r < o->n; r++) {
+      dy_real *dh = h->grad + (size_t)o->rows[r] * H;
+      const dy_real *tr = t + r * H;
+      if (fresh)
+        for (size_t j = 0; j < H; j++) dh[j] = c[r] * tr[j];
+      else
+        for (size_t j = 0; j < H; j++) dh[j] += c[r] * tr[j];
+    }
+  }
+}
+
+static const dy_op op_outl = {"lm_output_nll", 3, DY_OP_BWD_ASSIGN, outl_dim, outl_fwd, outl_bwd};
+
+dy_expr dy_lm_output_nll(dy_expr b, dy_expr W, dy_expr h, const uint32_t *y, const dy_real *m) {
+  dy_expr args[3] = {b, W, h};
+  dy_graph *g = h.g;
+  dy_expr bad = {g, DY_INVALID_ID, 0};
+  if (!g || dy_graph_status(g) != DY_OK) return dy_apply(&op_outl, args, 3, NULL);
+  size_t N = dy_expr_dim(h).bd, V = dy_expr_dim(b).d[0];
+  if (N == 0 || V == 0) return dy_apply(&op_outl, args, 3, NULL); /* reports the bad argument */
+  if (!y) {
+    dy_fail(g, DY_EARG, "lm_output_nll: the target array is NULL");
+    return bad;
+  }
+  outl *o = dy_graph_data(g, sizeof *o);
+  uint32_t *yc = dy_graph_data(g, N * sizeof(uint32_t)), *rows = dy_graph_data(g, N * sizeof(uint32_t));
+  dy_real *mc = m ? dy_graph_data(g, N * sizeof(dy_real)) : NULL;
+  if (!o || !yc || !rows || (m && !mc)) return bad;
+  memcpy(yc, y, N * sizeof(uint32_t));
+  uint32_t cnt = 0;
+  for (uint32_t k = 0; k < N; k++)
+    if (!m || m[k] != 0) rows[cnt++] = k;
+  if (m) memcpy(mc, m, N * sizeof(dy_real));
+  dy_real *e = dy_graph_data(g, ((size_t)cnt * V + cnt + 1) * sizeof(dy_real));
+  if (!e) return bad;
+  *o = (outl){yc, mc, rows, cnt, e, e + (size_t)cnt * V};
+  dy_aux aux[DY_NAUX] = {{.cp = o}, {0}, {0}};
+  return dy_apply(&op_outl, args, 3, aux);
+}
+
 dy_expr dy_lm_loss(dy_lm *lm, dy_graph *g, const uint32_t *in, const uint32_t *out,
                    const dy_real *mask, uint32_t T, uint32_t B, const dy_real *state_in,
                    dy_rnn_state *final) {
@@ -119,12 +273,9 @@ dy_expr dy_lm_loss(dy_lm *lm, dy_graph *g, const uint32_t *in, const uint32_t *o
     hs[t] = dy_rnn_output(s);
   }
   if (final) *final = s;
-  /* the output layer once over all T*B positions: (V,H) x {H}x(T*B) */
+  /* the output layer and loss once over all T*B positions: (V,H) x {H}x(T*B) */
   dy_expr hall = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
-  dy_expr logits = dy_affine(dy_param_expr(g, lm->bo), dy_param_expr(g, lm->O), hall);
-  dy_expr nll = dy_pick_neg_log_softmax_batch(logits, out);
-  if (mask) nll = dy_cmult(nll, dy_input(g, dy_batch(dy_d1(1), T * B), mask));
-  return dy_sum_batches(nll);
+  return dy_sum_batches(dy_lm_output_nll(dy_param_expr(g, lm->bo), dy_param_expr(g, lm->O), hall, out, mask));
 }
 
 dy_expr dy_lm_sentences_loss(dy_lm *lm, dy_graph *g, const uint32_t *const *sents,
