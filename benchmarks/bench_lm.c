@@ -182,10 +182,13 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
     warmup = 0;
     steps = epochs * (long)nb;
   }
-  double t0 = 0, words = 0, loss_sum = 0, eval_secs = 0, ep_words = 0, ep_loss = 0;
+  double t0 = 0, c0 = 0, words = 0, loss_sum = 0, eval_secs = 0, eval_cpu = 0, ep_words = 0, ep_loss = 0;
   int rc = 0;
   for (long s = 0; s < warmup + steps; s++) {
-    if (s == warmup) t0 = bench_now();
+    if (s == warmup) {
+      t0 = bench_now();
+      c0 = bench_cpu_now();
+    }
     batch *b = &bs[order[s % nb]];
     dy_graph_renew(g);
     size_t nt;
@@ -204,8 +207,9 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
       ep_loss += l;
     }
     if (epochs > 0 && (s + 1) % (long)nb == 0) {
-      double e0 = bench_now(), vp = perplexity(lm, g, vbs, nvb, bos);
+      double e0 = bench_now(), ec0 = bench_cpu_now(), vp = perplexity(lm, g, vbs, nvb, bos);
       eval_secs += bench_now() - e0;
+      eval_cpu += bench_cpu_now() - ec0;
       bench_progress_done(ctx);
       printf("# epoch %ld: train ppl %.2f, valid ppl %.2f, %.0f words/s\n", (s + 1) / (long)nb,
              exp(ep_loss / ep_words), vp, words / (bench_now() - t0 - eval_secs));
@@ -222,20 +226,23 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
                      s > warmup ? words / (bench_now() - t0) : 0.0,
                      words > 0 ? exp(loss_sum / words) : 0.0);
   }
-  double secs = bench_now() - t0 - eval_secs;
+  double secs = bench_now() - t0 - eval_secs, cpu = bench_cpu_now() - c0 - eval_cpu;
   bench_progress_done(ctx);
   if (!rc) {
-    double wps = words / secs, ppl = perplexity(lm, g, vbs, nvb, bos);
+    double wps = words / secs, cwps = words / cpu, ppl = perplexity(lm, g, vbs, nvb, bos);
     bench_row_begin(ctx);
     bench_row_str(ctx, "data", data);
     bench_row_int(ctx, "vocab", V);
     bench_row_int(ctx, "steps", steps);
     bench_row_num(ctx, "words/s", wps);
+    bench_row_num(ctx, "words/cpu_s", cwps);
     bench_row_num(ctx, "train_ppl", exp(loss_sum / words));
     bench_row_num(ctx, "valid_ppl", ppl);
     bench_row_end(ctx);
-    bench_result(ctx, "data=%s words_per_sec=%.0f valid_ppl=%.2f steps=%ld batch=%ld emb=%ld hidden=%ld vocab=%u",
-                 data, wps, ppl, steps, B, emb, hidden, (unsigned)V);
+    bench_result(ctx,
+                 "data=%s words_per_sec=%.0f words_per_cpu_sec=%.0f valid_ppl=%.2f steps=%ld batch=%ld emb=%ld "
+                 "hidden=%ld vocab=%u",
+                 data, wps, cwps, ppl, steps, B, emb, hidden, (unsigned)V);
   }
   free(order);
   free_batches(bs, nb);
@@ -256,7 +263,8 @@ const bench_task bench_task_rnnlm = {
     "  --steps N (1000) --warmup N (20) --batch N (16) --emb N (64) --hidden N (128)\n"
     "  --layers N (1) --valid-sents N (0 = all) --seed N (1)\n"
     "  --epochs N (0: --steps minibatches; N: N whole epochs, shuffled, a line per epoch)\n"
-    "  RESULT keys: data words_per_sec valid_ppl steps batch emb hidden vocab\n",
+    "  RESULT keys: data words_per_sec words_per_cpu_sec valid_ppl steps batch emb hidden vocab\n"
+    "  (words_per_cpu_sec: per second of this process's CPU time, steadier on a busy machine)\n",
     run_rnnlm};
 
 /* =============================================================== charlm */
@@ -321,11 +329,21 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   const char *path = NULL;
   long steps = 1000, warmup = 10, B = 32, T = 64, emb = 64, hidden = 128, layers = 2, seed = 1;
   long sample = 200, stream = 0, epochs = 1;
-  double lr = 2e-3, temp = 0.8;
+  double lr = -1, temp = 0.8, clip = 0;
+  int rmsprop = 0;
+  for (int i = 1; i < argc; i++) /* --kann first: later options override its sizes */
+    if (!strcmp(argv[i], "--kann")) {
+      B = T = 50;
+      rmsprop = 1;
+      clip = 10;
+    }
   for (int i = 1; i < argc; i++) {
     int r;
     if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
     else if (!strcmp(argv[i], "--stream")) stream = 1;
+    else if (!strcmp(argv[i], "--kann")) continue;
+    else if (!strcmp(argv[i], "--trainer") && i + 1 < argc && (!strcmp(argv[i + 1], "adam") || !strcmp(argv[i + 1], "rmsprop")))
+      rmsprop = !strcmp(argv[++i], "rmsprop");
     else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
              (r = bench_opt_long(argc, argv, &i, "--epochs", 1, &epochs)) ||
              (r = bench_opt_long(argc, argv, &i, "--warmup", 0, &warmup)) ||
@@ -337,6 +355,7 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
              (r = bench_opt_long(argc, argv, &i, "--sample", 0, &sample)) ||
              (r = bench_opt_long(argc, argv, &i, "--seed", 0, &seed)) ||
              (r = bench_opt_double(argc, argv, &i, "--lr", 0, &lr)) ||
+             (r = bench_opt_double(argc, argv, &i, "--clip", 0, &clip)) ||
              (r = bench_opt_double(argc, argv, &i, "--temperature", 1e-3, &temp))) {
       if (r < 0) return 2;
     } else return bench_bad_option(ctx, argv[i]);
@@ -402,30 +421,33 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   o.hidden = (uint32_t)hidden;
   o.layers = (uint32_t)layers;
   dy_lm *lm = dy_lm_new(m, "charlm", V, &o);
-  dy_trainer *tr = dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
-  dy_trainer_set_clip(tr, 0);
+  if (lr < 0) lr = rmsprop ? 0.01 : 2e-3;
+  dy_trainer *tr = rmsprop ? dy_rmsprop_new(m, (dy_real)lr, 0.9f, 1e-8f) : dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
+  dy_trainer_set_clip(tr, (dy_real)clip);
   dy_graph *g = dy_graph_new();
   size_t nb = (size_t)B * (size_t)T;
   uint32_t *in = malloc(nb * sizeof(uint32_t)), *out = malloc(nb * sizeof(uint32_t));
   uint64_t rs = (uint64_t)seed * 1000003u;
-  double t0 = 0, loss = 0;
+  double t0 = 0, c0 = 0, loss = 0;
   int rc = 0;
   if (stream) { /* truncated BPTT over the whole training text, --epochs times */
     dy_real *state = malloc(dy_lm_state_size(lm, (uint32_t)B) * sizeof(dy_real));
     size_t ntr = ctx->quick ? (size_t)B * (size_t)T * 4 + 1 : ntrain;
-    double eval = 0;
+    double eval = 0, eval_cpu = 0;
     long windows = 0;
     warmup = 0;
     t0 = bench_now();
+    c0 = bench_cpu_now();
     for (long e = 1; e <= epochs && !rc; e++) {
       double l = stream_epoch(ctx, lm, g, tr, text, map, ntr, (size_t)B, (size_t)T, in, out, state, &windows);
       if (isnan(l)) {
         rc = 1;
         break;
       }
-      double e0 = bench_now();
+      double e0 = bench_now(), ec0 = bench_cpu_now();
       double vb = valid_bpc(lm, g, text, map, ntrain, ctx->quick ? ntrain + 8 * (size_t)T : n, n, (size_t)T, in, out);
       eval += bench_now() - e0;
+      eval_cpu += bench_cpu_now() - ec0;
       printf("# epoch %ld: train %.3f bits/char, valid %.3f bits/char, %.0f chars/s\n", e, l / log(2.0), vb,
              (double)windows * (double)nb / (bench_now() - t0 - eval));
       fflush(stdout);
@@ -434,9 +456,13 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
     free(state);
     steps = windows;
     t0 += eval;
+    c0 += eval_cpu;
   }
   for (long s = 0; !stream && s < warmup + steps; s++) {
-    if (s == warmup) t0 = bench_now();
+    if (s == warmup) {
+      t0 = bench_now();
+      c0 = bench_cpu_now();
+    }
     for (long b = 0; b < B; b++) {
       size_t st = (size_t)(rng_next(&rs) % (ntrain - (size_t)T - 1));
       for (long t = 0; t < T; t++) {
@@ -459,10 +485,10 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
       bench_progress(ctx, "charlm step %ld/%ld  %.0f chars/s  loss %.3f", s + 1, warmup + steps,
                      s > warmup ? (double)(s - warmup) * (double)nb / (bench_now() - t0) : 0.0, (double)l);
   }
-  double secs = bench_now() - t0;
+  double secs = bench_now() - t0, cpu = bench_cpu_now() - c0;
   bench_progress_done(ctx);
   if (!rc) {
-    double cps = (double)steps * (double)nb / secs;
+    double cps = (double)steps * (double)nb / secs, ccps = (double)steps * (double)nb / cpu;
     double bpc = valid_bpc(lm, g, text, map, ntrain, ctx->quick ? ntrain + 8 * (size_t)T : n, n, (size_t)T, in, out);
     uint32_t prime = map['\n'] < V && seen['\n'] ? map['\n'] : 0;
     uint32_t *smp = malloc((size_t)(sample ? sample : 1) * sizeof(uint32_t));
@@ -477,11 +503,14 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
     bench_row_int(ctx, "vocab", V);
     bench_row_int(ctx, "steps", steps);
     bench_row_num(ctx, "chars/s", cps);
+    bench_row_num(ctx, "chars/cpu_s", ccps);
     bench_row_num(ctx, "train_loss", loss / (double)steps);
     bench_row_num(ctx, "valid_bpc", bpc);
     bench_row_end(ctx);
-    bench_result(ctx, "data=%s chars_per_sec=%.0f valid_bpc=%.3f steps=%ld batch=%ld seq=%ld layers=%ld hidden=%ld",
-                 data, cps, bpc, steps, B, T, layers, hidden);
+    bench_result(ctx,
+                 "data=%s chars_per_sec=%.0f chars_per_cpu_sec=%.0f valid_bpc=%.3f steps=%ld batch=%ld seq=%ld "
+                 "layers=%ld hidden=%ld trainer=%s",
+                 data, cps, ccps, bpc, steps, B, T, layers, hidden, rmsprop ? "rmsprop" : "adam");
   }
   free(in);
   free(out);
@@ -497,9 +526,12 @@ const bench_task bench_task_charlm = {
     "charlm", "character-level 2x128 LSTM LM on Tiny Shakespeare, 32 random windows of 64 (chars/s, bits/char)",
     "  --data FILE (default ../shared/data/tinyshakespeare/input.txt)\n"
     "  --steps N (1000) --warmup N (10) --batch N (32) --seq N (64) --emb N (64) --hidden N (128)\n"
-    "  --layers N (2) --lr X (0.002) --sample N (200) --temperature X (0.8) --seed N (1)\n"
+    "  --layers N (2) --lr X (0.002; rmsprop 0.01) --sample N (200) --temperature X (0.8) --seed N (1)\n"
+    "  --trainer adam|rmsprop (adam; rmsprop: rho 0.9) --clip X (0: none; gradient norm)\n"
+    "  --kann: KANN textgen's setting (50 windows x 50 chars, RMSprop 0.01, clip 10) for the\n"
+    "          figure of ../shared/peers/RESULTS.md (KANN feeds one-hot chars, no embedding)\n"
     "  --stream: truncated BPTT instead: the text as --batch parallel streams read in consecutive\n"
     "            windows of --seq with the state carried across windows, --epochs N (1) epochs,\n"
     "            a line per epoch (train and valid bits/char)\n"
-    "  RESULT keys: data chars_per_sec valid_bpc steps batch seq layers hidden\n",
+    "  RESULT keys: data chars_per_sec chars_per_cpu_sec valid_bpc steps batch seq layers hidden trainer\n",
     run_charlm};
