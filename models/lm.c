@@ -280,6 +280,7 @@ typedef struct outl {
   uint32_t n;
   dy_real *e;        /* (n, V) */
   dy_real *s;        /* (n) */
+  dy_real *u;        /* (V): sum_r (m_k / s_r) e_r, the bias's gradient for d_k = 1 */
 } outl;
 
 static int outl_dim(dy_graph *g, dy_node *n) {
@@ -337,10 +338,12 @@ static void outl_fwd(dy_graph *g, dy_node *n) {
    * product with beta 0 would clear them first: the same pass) */
   for (uint32_t r = 0; r < o->n; r++) memcpy(o->e + (size_t)r * V, b->val, V * sizeof(dy_real));
   dy_gemm(0, 1, o->n, V, H, 1, outl_h(g, o, h, H), H, W->val, H, 1, o->e, V);
+  memset(o->u, 0, V * sizeof(dy_real));
   for (uint32_t r = 0; r < o->n; r++) {
     uint32_t k = o->rows[r];
-    dy_real l = outl_row(o->e + (size_t)r * V, V, o->y[k], &o->s[r]);
+    dy_real *e = o->e + (size_t)r * V, l = outl_row(e, V, o->y[k], &o->s[r]);
     n->val[k] = o->m ? o->m[k] * l : l;
+    dy_axpy(V, (o->m ? o->m[k] : 1) / o->s[r], e, o->u); /* while e's row is in cache */
   }
 }
 
@@ -363,10 +366,22 @@ static void outl_bwd(dy_graph *g, dy_node *n, uint32_t i) {
     if (fresh) memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
     return;
   }
+  if (i == 0) { /* db (+)= e^T c: d u when every d_k is the same (a summed loss) */
+    dy_real d = n->grad[o->rows[0]];
+    uint32_t r = 1;
+    while (r < o->n && n->grad[o->rows[r]] == d) r++;
+    if (r == o->n) {
+      if (fresh)
+        for (size_t v = 0; v < V; v++) b->grad[v] = d * o->u[v];
+      else
+        dy_axpy(V, d, o->u, b->grad);
+    } else {
+      dy_gemv(1, o->n, V, 1, o->e, V, outl_factors(g, n, o), fresh ? 0 : 1, b->grad);
+    }
+    return;
+  }
   const dy_real *c = outl_factors(g, n, o);
-  if (i == 0) { /* db (+)= e^T c */
-    dy_gemv(1, o->n, V, 1, o->e, V, c, fresh ? 0 : 1, b->grad);
-  } else if (i == 1) { /* dW (+)= e^T (c * h) */
+  if (i == 1) { /* dW (+)= e^T (c * h) */
     const dy_real *hc = outl_h(g, o, h, H);
     dy_real *hs = dy_scratch(g, (size_t)o->n * H);
     for (uint32_t r = 0; r < o->n; r++)
@@ -409,9 +424,9 @@ dy_expr dy_lm_output_nll(dy_expr b, dy_expr W, dy_expr h, const uint32_t *y, con
   for (uint32_t k = 0; k < N; k++)
     if (!m || m[k] != 0) rows[cnt++] = k;
   if (m) memcpy(mc, m, N * sizeof(dy_real));
-  dy_real *e = dy_graph_data(g, ((size_t)cnt * V + cnt + 1) * sizeof(dy_real));
+  dy_real *e = dy_graph_data(g, ((size_t)cnt * V + cnt + V) * sizeof(dy_real));
   if (!e) return bad;
-  *o = (outl){yc, mc, rows, cnt, e, e + (size_t)cnt * V};
+  *o = (outl){yc, mc, rows, cnt, e, e + (size_t)cnt * V, e + (size_t)cnt * V + cnt};
   dy_aux aux[DY_NAUX] = {{.cp = o}, {0}, {0}};
   return dy_apply(&op_outl, args, 3, aux);
 }
