@@ -45,6 +45,63 @@ static dy_corpus *synthetic_text(dy_vocab *v, size_t nsent, uint64_t seed) {
 
 /* ================================================================ rnnlm */
 
+/* Python's random module (MT19937, seeded as random.seed(int)) and its
+ * random.shuffle, so that --torch-order visits the minibatches of
+ * ../shared/peers/torch_rnnlm.py in its order: the same work, batch for batch. */
+typedef struct { uint32_t mt[624]; int i; } py_random;
+
+static void py_seed(py_random *r, uint32_t seed) {
+  uint32_t *mt = r->mt;
+  mt[0] = 19650218u; /* init_genrand(19650218), then init_by_array({seed}) */
+  for (int i = 1; i < 624; i++) mt[i] = 1812433253u * (mt[i - 1] ^ (mt[i - 1] >> 30)) + (uint32_t)i;
+  int i = 1;
+  for (int k = 624; k; k--) { /* key length 1: j stays 0 */
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525u)) + seed;
+    if (++i >= 624) {
+      mt[0] = mt[623];
+      i = 1;
+    }
+  }
+  for (int k = 623; k; k--) {
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941u)) - (uint32_t)i;
+    if (++i >= 624) {
+      mt[0] = mt[623];
+      i = 1;
+    }
+  }
+  mt[0] = 0x80000000u;
+  r->i = 624;
+}
+
+static uint32_t py_u32(py_random *r) {
+  uint32_t *mt = r->mt, y;
+  if (r->i >= 624) {
+    for (int k = 0; k < 624; k++) {
+      y = (mt[k] & 0x80000000u) | (mt[(k + 1) % 624] & 0x7fffffffu);
+      mt[k] = mt[(k + 397) % 624] ^ (y >> 1) ^ (y & 1 ? 0x9908b0dfu : 0);
+    }
+    r->i = 0;
+  }
+  y = mt[r->i++];
+  y ^= y >> 11;
+  y ^= (y << 7) & 0x9d2c5680u;
+  y ^= (y << 15) & 0xefc60000u;
+  return y ^ (y >> 18);
+}
+
+/* random.shuffle(x) of n < 2^32 elements: _randbelow by rejection on getrandbits */
+static void py_shuffle(py_random *r, uint32_t *x, uint32_t n) {
+  for (uint32_t i = n; i-- > 1;) {
+    uint32_t m = i + 1, k = 0, j;
+    while (k < 32 && (m >> k)) k++; /* m.bit_length() */
+    do j = py_u32(r) >> (32 - k);
+    while (j >= m);
+    uint32_t t = x[i];
+    x[i] = x[j];
+    x[j] = t;
+  }
+}
+
 typedef struct { const uint32_t **sents; uint32_t *len; uint32_t n; } batch;
 
 static int by_len_desc(const void *a, const void *b) {
@@ -112,9 +169,11 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   const char *train = NULL, *valid = NULL;
   long steps = 1000, warmup = 20, B = 16, emb = 64, hidden = 128, layers = 1, seed = 1, vsents = 0;
   long epochs = 0;
+  int torch_order = 0;
   for (int i = 1; i < argc; i++) {
     int r;
-    if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
+    if (!strcmp(argv[i], "--torch-order")) torch_order = 1;
+    else if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
     else if (!strcmp(argv[i], "--valid") && i + 1 < argc) valid = argv[++i];
     else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
              (r = bench_opt_long(argc, argv, &i, "--warmup", 0, &warmup)) ||
@@ -172,12 +231,16 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   batch *bs = make_batches(tc, (uint32_t)B, &nb), *vbs = make_batches(vc, (uint32_t)B, &nvb);
   uint32_t *order = malloc(nb * sizeof(uint32_t));
   uint64_t rs = (uint64_t)seed;
+  py_random pr;
+  py_seed(&pr, (uint32_t)seed);
   for (uint32_t k = 0; k < nb; k++) order[k] = k;
-  for (uint32_t k = nb; k > 1; k--) {
-    uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
-    order[k - 1] = order[j];
-    order[j] = t;
-  }
+  if (torch_order) py_shuffle(&pr, order, nb);
+  else
+    for (uint32_t k = nb; k > 1; k--) {
+      uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
+      order[k - 1] = order[j];
+      order[j] = t;
+    }
   if (epochs > 0) { /* whole epochs instead of --steps: a line per epoch */
     warmup = 0;
     steps = epochs * (long)nb;
@@ -215,11 +278,13 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
              exp(ep_loss / ep_words), vp, words / (bench_now() - t0 - eval_secs));
       fflush(stdout);
       ep_words = ep_loss = 0;
-      for (uint32_t k = nb; k > 1; k--) { /* a new minibatch order */
-        uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
-        order[k - 1] = order[j];
-        order[j] = t;
-      }
+      if (torch_order) py_shuffle(&pr, order, nb); /* a new minibatch order */
+      else
+        for (uint32_t k = nb; k > 1; k--) {
+          uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
+          order[k - 1] = order[j];
+          order[j] = t;
+        }
     }
     if ((s & 15) == 0)
       bench_progress(ctx, "rnnlm step %ld/%ld  %.0f words/s  ppl %.1f", s + 1, warmup + steps,
@@ -241,8 +306,8 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
     bench_row_end(ctx);
     bench_result(ctx,
                  "data=%s words_per_sec=%.0f words_per_cpu_sec=%.0f valid_ppl=%.2f steps=%ld batch=%ld emb=%ld "
-                 "hidden=%ld vocab=%u",
-                 data, wps, cwps, ppl, steps, B, emb, hidden, (unsigned)V);
+                 "hidden=%ld vocab=%u timed_words=%.0f order=%s",
+                 data, wps, cwps, ppl, steps, B, emb, hidden, (unsigned)V, words, torch_order ? "torch" : "own");
   }
   free(order);
   free_batches(bs, nb);
@@ -263,7 +328,10 @@ const bench_task bench_task_rnnlm = {
     "  --steps N (1000) --warmup N (20) --batch N (16) --emb N (64) --hidden N (128)\n"
     "  --layers N (1) --valid-sents N (0 = all) --seed N (1)\n"
     "  --epochs N (0: --steps minibatches; N: N whole epochs, shuffled, a line per epoch)\n"
+    "  --torch-order: shuffle the minibatches with Python's random.seed(seed) + random.shuffle, as\n"
+    "                 ../shared/peers/torch_rnnlm.py does: the same minibatches in the same order\n"
     "  RESULT keys: data words_per_sec words_per_cpu_sec valid_ppl steps batch emb hidden vocab\n"
+    "               timed_words order\n"
     "  (words_per_cpu_sec: per second of this process's CPU time, steadier on a busy machine)\n",
     run_rnnlm};
 

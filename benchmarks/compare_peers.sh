@@ -45,7 +45,7 @@ tasks=(
   "tagger-bilstm-sgd|tagger --rnn lstm --bi --epochs 0 --train-sents $ts|torch_tagger.py --rnn lstm --bidirectional --fused --epochs 0 --train-sents $ts|words_per_sec"
   "tagger-bilstm-adam|tagger --rnn lstm --bi --trainer adam --epochs 0 --train-sents $ts|torch_tagger.py --rnn lstm --bidirectional --fused --optimizer adam --epochs 0 --train-sents $ts|words_per_sec"
   "tagger-srnn|tagger --rnn srnn --uni --epochs 0 --train-sents $ts|torch_tagger.py --rnn srnn --fused --epochs 0 --train-sents $ts|words_per_sec"
-  "rnnlm|rnnlm --steps $lm --valid-sents 200|torch_rnnlm.py --fused --steps $lm --valid-sents 200|words_per_sec"
+  "rnnlm|rnnlm --torch-order --steps $lm --valid-sents 200|torch_rnnlm.py --fused --steps $lm --valid-sents 200|words_per_sec"
   "charlm|charlm --steps $ch --sample 0|torch_charlm.py --fused --steps $ch --val-windows 50 --sample-len 0|chars_per_sec"
 )
 # torch_x.py ARGS... with time.perf_counter = time.process_time (-c)
