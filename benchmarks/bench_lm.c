@@ -410,7 +410,8 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
     if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
     else if (!strcmp(argv[i], "--stream")) stream = 1;
     else if (!strcmp(argv[i], "--kann")) continue;
-    else if (!strcmp(argv[i], "--trainer") && i + 1 < argc && (!strcmp(argv[i + 1], "adam") || !strcmp(argv[i + 1], "rmsprop")))
+    else if (!strcmp(argv[i], "--trainer") && i + 1 < argc &&
+             (!strcmp(argv[i + 1], "adam") || !strcmp(argv[i + 1], "rmsprop")))
       rmsprop = !strcmp(argv[++i], "rmsprop");
     else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
              (r = bench_opt_long(argc, argv, &i, "--epochs", 1, &epochs)) ||
@@ -490,7 +491,8 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   o.layers = (uint32_t)layers;
   dy_lm *lm = dy_lm_new(m, "charlm", V, &o);
   if (lr < 0) lr = rmsprop ? 0.01 : 2e-3;
-  dy_trainer *tr = rmsprop ? dy_rmsprop_new(m, (dy_real)lr, 0.9f, 1e-8f) : dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
+  dy_trainer *tr = rmsprop ? dy_rmsprop_new(m, (dy_real)lr, 0.9f, 1e-8f)
+                           : dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
   dy_trainer_set_clip(tr, (dy_real)clip);
   dy_graph *g = dy_graph_new();
   size_t nb = (size_t)B * (size_t)T;

@@ -105,8 +105,9 @@ dy_status dy_lm_state_get(const dy_lm *lm, dy_rnn_state s, uint32_t B, dy_real *
  * products of a layer for all T steps are one affine node over the T*B
  * inputs, and step t reads its B rows through an "lm_batch_slice" view
  * (no copy), then adds W_h h_{t-1} (one product per step, its dW_h deferred
- * to one product per layer) and the fused cell ops of models/rnn_cells.c. The same equations and parameters as dy_rnn's
- * steps (dy_models.h), so the same values. */
+ * to one product per layer) and the fused cell ops of models/rnn_cells.c.
+ * The same equations and parameters as dy_rnn's steps (dy_models.h), so the
+ * same values. */
 
 /* P's batch elements [aux[0], aux[0] + aux[1]) as a node (a view). */
 static int slice_dim(dy_graph *g, dy_node *n) {
@@ -186,7 +187,8 @@ static void whseq_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_gemm(1, 0, G, H, rows, 1, D, G, X, H, 1, W->grad, H); /* dW += D^T X */
 }
 
-static const dy_op op_whseq = {"lm_wh_seq", 1, DY_OP_SETS_VAL | DY_OP_BWD_ASSIGN, whseq_dim, whseq_fwd, whseq_bwd};
+static const dy_op op_whseq = {"lm_wh_seq", 1, DY_OP_SETS_VAL | DY_OP_BWD_ASSIGN, whseq_dim, whseq_fwd,
+                               whseq_bwd};
 
 /* aux[0]: the affine descriptor. */
 static int rec_dim(dy_graph *g, dy_node *n) { return ((const dy_op *)n->aux[0].cp)->dim(g, n); }
@@ -324,7 +326,8 @@ DY_VM_CLONE(dy_real, outl_row, (dy_real *restrict z, size_t V, uint32_t y, dy_re
 static const dy_real *outl_h(dy_graph *g, const outl *o, const dy_node *h, size_t H) {
   if (o->n == h->dim.bd) return h->val;
   dy_real *hc = dy_scratch(g, (size_t)o->n * H + 1);
-  for (uint32_t r = 0; r < o->n; r++) memcpy(hc + r * H, h->val + (size_t)o->rows[r] * H, H * sizeof(dy_real));
+  for (uint32_t r = 0; r < o->n; r++)
+    memcpy(hc + r * H, h->val + (size_t)o->rows[r] * H, H * sizeof(dy_real));
   return hc;
 }
 
