@@ -4,7 +4,9 @@
 # ratio dync/PyTorch per task: on a shared, noisy machine a ratio measured in
 # one run holds where absolute figures from different runs do not.
 #
-#   benchmarks/compare_peers.sh [-b BUILD] [-r ROUNDS] [-q] [-c] [-t REGEX]
+#   benchmarks/compare_peers.sh [-b BUILD] [-B BEFORE] [-r ROUNDS] [-q] [-c] [-t REGEX]
+#   (-B: also run the dync of build BEFORE in the same alternation, e.g. a
+#    build of an older commit, and print its ratio too: before/after in one run)
 #   (-q: short runs; -t: only the tasks whose name matches REGEX, e.g. 'lm';
 #    -c: rates per second of process CPU time on both sides instead of wall
 #    time (dync's *_per_cpu_sec keys; the torch scripts run with
@@ -15,15 +17,16 @@
 # ../shared/data (or $DY_SHARED/peers and $DY_SHARED/data), and Debian's python3-torch (apt-get install -y
 # python3-torch python3-numpy). Torch runs one thread (--threads 1), as dync.
 set -euo pipefail
-build=build rounds=1 quick=0 only=. cpu=0
-while getopts "b:r:qct:" o; do
+build=build before= rounds=1 quick=0 only=. cpu=0
+while getopts "b:B:r:qct:" o; do
   case $o in
     b) build=$OPTARG ;;
+    B) before=$OPTARG ;;
     r) rounds=$OPTARG ;;
     q) quick=1 ;;
     t) only=$OPTARG ;;
     c) cpu=1 ;;
-    *) sed -n 2,18p "$0"; exit 2 ;;
+    *) sed -n 2,20p "$0"; exit 2 ;;
   esac
 done
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +35,8 @@ shared=${DY_SHARED:-$src/../shared}
 peers="$shared/peers"
 py=/usr/bin/python3
 [ -x "$bench" ] || { echo "no $bench: build dync first (meson setup build && meson compile -C build)" >&2; exit 1; }
+bbench=${before:+$before/benchmarks/dync-bench}
+[ -z "$bbench" ] || [ -x "$bbench" ] || { echo "no $bbench" >&2; exit 1; }
 [ -d "$peers" ] || { echo "no $peers: the reference programs are not here" >&2; exit 1; }
 if ! "$py" -c 'import torch' 2>/dev/null; then
   echo "PyTorch is not installed: apt-get install -y python3-torch python3-numpy" >&2
@@ -66,8 +71,14 @@ for row in "${tasks[@]}"; do
   [[ $name =~ $only ]] || continue
   dkey=$key
   [ "$cpu" = 1 ] && dkey=${key/_per_sec/_per_cpu_sec}
-  dsum=0 tsum=0
+  dsum=0 tsum=0 bsum=0
   for ((r = 0; r < rounds; r++)); do
+    if [ -n "$bbench" ]; then
+      # shellcheck disable=SC2086
+      bd=$("$bbench" $dcmd 2>/dev/null | grep '^RESULT' | tail -n 1)
+      bv=$(key_of "$bd" "$dkey")
+      bsum=$(awk -v a="$bsum" -v b="${bv:-0}" 'BEGIN{print a+b}')
+    fi
     # shellcheck disable=SC2086
     d=$("$bench" $dcmd 2>/dev/null | grep '^RESULT' | tail -n 1)
     if [ "$cpu" = 1 ]; then
@@ -83,5 +94,7 @@ for row in "${tasks[@]}"; do
   done
   awk -v n="$name" -v d="$dsum" -v t="$tsum" -v r="$rounds" \
     'BEGIN{printf "%-20s %12.0f %12.0f %8s\n", n, d/r, t/r, (t > 0 ? sprintf("%.2f", d/t) : "n/a")}'
-  echo "RESULT task=compare name=$name dync=$dsum torch=$tsum rounds=$rounds key=$key cpu_time=$cpu"
+  [ -z "$bbench" ] || awk -v n="$name (before)" -v d="$bsum" -v t="$tsum" -v r="$rounds" \
+    'BEGIN{printf "%-20s %12.0f %12.0f %8s\n", n, d/r, t/r, (t > 0 ? sprintf("%.2f", d/t) : "n/a")}'
+  echo "RESULT task=compare name=$name dync=$dsum torch=$tsum rounds=$rounds key=$key cpu_time=$cpu${bbench:+ before=$bsum}"
 done
