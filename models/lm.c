@@ -11,7 +11,7 @@
 struct dy_lm {
   dy_lm_opts o;
   uint32_t vocab;
-  int whole;     /* 1: LSTM without dropout unrolled layer by layer (lstm_minibatch) */
+  int whole;     /* 1: LSTM without dropout unrolled layer by layer (lstm_minibatch); default 0 */
   dy_lookup *E;  /* vocab rows of {emb} */
   dy_rnn *rnn;   /* emb -> hidden */
   dy_param *O;   /* (V, H) */
@@ -47,7 +47,6 @@ dy_lm *dy_lm_new(dy_model *m, const char *name, uint32_t vocab, const dy_lm_opts
     return NULL;
   }
   if (d.dropout > 0) dy_rnn_set_dropout(lm->rnn, d.dropout, d.dropout);
-  lm->whole = 1;
   return lm;
 }
 

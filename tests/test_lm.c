@@ -160,6 +160,14 @@ START_TEST(whole_unroll_equals_steps) {
     dy_graph_free(g);
   }
   ck_close(val[0], val[1], 1e-5 * (1 + fabs((double)val[1])));
+  /* and finite differences through the whole-minibatch path itself */
+  dy_lm_set_whole(lm, 1);
+  dy_graph *g = dy_graph_new();
+  dy_expr L = dy_lm_loss(lm, g, in, out, mask, T, B, st, NULL);
+  char rep[512];
+  dy_status cs = dy_check_grad(L, T_STEP, T_TOL, rep, sizeof rep);
+  ck_assert_msg(cs == DY_OK, "%s", cs == DY_EGRAD ? rep : dy_graph_error(g));
+  dy_graph_free(g);
   for (size_t i = 0; i < ns; i++) ck_close(fin[0][i], fin[1][i], 1e-6);
   for (size_t i = 0; i < np; i++) ck_close(grads[0][i], grads[1][i], 1e-5);
   for (int way = 0; way < 2; way++) {
