@@ -45,6 +45,63 @@ static dy_corpus *synthetic_text(dy_vocab *v, size_t nsent, uint64_t seed) {
 
 /* ================================================================ rnnlm */
 
+/* Python's random module (MT19937, seeded as random.seed(int)) and its
+ * random.shuffle, so that --torch-order visits the minibatches of
+ * ../shared/peers/torch_rnnlm.py in its order: the same work, batch for batch. */
+typedef struct { uint32_t mt[624]; int i; } py_random;
+
+static void py_seed(py_random *r, uint32_t seed) {
+  uint32_t *mt = r->mt;
+  mt[0] = 19650218u; /* init_genrand(19650218), then init_by_array({seed}) */
+  for (int i = 1; i < 624; i++) mt[i] = 1812433253u * (mt[i - 1] ^ (mt[i - 1] >> 30)) + (uint32_t)i;
+  int i = 1;
+  for (int k = 624; k; k--) { /* key length 1: j stays 0 */
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525u)) + seed;
+    if (++i >= 624) {
+      mt[0] = mt[623];
+      i = 1;
+    }
+  }
+  for (int k = 623; k; k--) {
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941u)) - (uint32_t)i;
+    if (++i >= 624) {
+      mt[0] = mt[623];
+      i = 1;
+    }
+  }
+  mt[0] = 0x80000000u;
+  r->i = 624;
+}
+
+static uint32_t py_u32(py_random *r) {
+  uint32_t *mt = r->mt, y;
+  if (r->i >= 624) {
+    for (int k = 0; k < 624; k++) {
+      y = (mt[k] & 0x80000000u) | (mt[(k + 1) % 624] & 0x7fffffffu);
+      mt[k] = mt[(k + 397) % 624] ^ (y >> 1) ^ (y & 1 ? 0x9908b0dfu : 0);
+    }
+    r->i = 0;
+  }
+  y = mt[r->i++];
+  y ^= y >> 11;
+  y ^= (y << 7) & 0x9d2c5680u;
+  y ^= (y << 15) & 0xefc60000u;
+  return y ^ (y >> 18);
+}
+
+/* random.shuffle(x) of n < 2^32 elements: _randbelow by rejection on getrandbits */
+static void py_shuffle(py_random *r, uint32_t *x, uint32_t n) {
+  for (uint32_t i = n; i-- > 1;) {
+    uint32_t m = i + 1, k = 0, j;
+    while (k < 32 && (m >> k)) k++; /* m.bit_length() */
+    do j = py_u32(r) >> (32 - k);
+    while (j >= m);
+    uint32_t t = x[i];
+    x[i] = x[j];
+    x[j] = t;
+  }
+}
+
 typedef struct { const uint32_t **sents; uint32_t *len; uint32_t n; } batch;
 
 static int by_len_desc(const void *a, const void *b) {
@@ -112,9 +169,12 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   const char *train = NULL, *valid = NULL;
   long steps = 1000, warmup = 20, B = 16, emb = 64, hidden = 128, layers = 1, seed = 1, vsents = 0;
   long epochs = 0;
+  int torch_order = 0, whole = 0;
   for (int i = 1; i < argc; i++) {
     int r;
-    if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
+    if (!strcmp(argv[i], "--torch-order")) torch_order = 1;
+    else if (!strcmp(argv[i], "--whole")) whole = 1;
+    else if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
     else if (!strcmp(argv[i], "--valid") && i + 1 < argc) valid = argv[++i];
     else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
              (r = bench_opt_long(argc, argv, &i, "--warmup", 0, &warmup)) ||
@@ -165,6 +225,7 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   o.hidden = (uint32_t)hidden;
   o.layers = (uint32_t)layers;
   dy_lm *lm = dy_lm_new(m, "lm", V, &o);
+  if (whole) dy_lm_set_whole(lm, 1);
   dy_trainer *tr = dy_adam_new(m, 0.001f, 0.9f, 0.999f, 1e-8f);
   dy_trainer_set_clip(tr, 0);
   dy_graph *g = dy_graph_new();
@@ -172,20 +233,27 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   batch *bs = make_batches(tc, (uint32_t)B, &nb), *vbs = make_batches(vc, (uint32_t)B, &nvb);
   uint32_t *order = malloc(nb * sizeof(uint32_t));
   uint64_t rs = (uint64_t)seed;
+  py_random pr;
+  py_seed(&pr, (uint32_t)seed);
   for (uint32_t k = 0; k < nb; k++) order[k] = k;
-  for (uint32_t k = nb; k > 1; k--) {
-    uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
-    order[k - 1] = order[j];
-    order[j] = t;
-  }
+  if (torch_order) py_shuffle(&pr, order, nb);
+  else
+    for (uint32_t k = nb; k > 1; k--) {
+      uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
+      order[k - 1] = order[j];
+      order[j] = t;
+    }
   if (epochs > 0) { /* whole epochs instead of --steps: a line per epoch */
     warmup = 0;
     steps = epochs * (long)nb;
   }
-  double t0 = 0, words = 0, loss_sum = 0, eval_secs = 0, ep_words = 0, ep_loss = 0;
+  double t0 = 0, c0 = 0, words = 0, loss_sum = 0, eval_secs = 0, eval_cpu = 0, ep_words = 0, ep_loss = 0;
   int rc = 0;
   for (long s = 0; s < warmup + steps; s++) {
-    if (s == warmup) t0 = bench_now();
+    if (s == warmup) {
+      t0 = bench_now();
+      c0 = bench_cpu_now();
+    }
     batch *b = &bs[order[s % nb]];
     dy_graph_renew(g);
     size_t nt;
@@ -204,38 +272,44 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
       ep_loss += l;
     }
     if (epochs > 0 && (s + 1) % (long)nb == 0) {
-      double e0 = bench_now(), vp = perplexity(lm, g, vbs, nvb, bos);
+      double e0 = bench_now(), ec0 = bench_cpu_now(), vp = perplexity(lm, g, vbs, nvb, bos);
       eval_secs += bench_now() - e0;
+      eval_cpu += bench_cpu_now() - ec0;
       bench_progress_done(ctx);
       printf("# epoch %ld: train ppl %.2f, valid ppl %.2f, %.0f words/s\n", (s + 1) / (long)nb,
              exp(ep_loss / ep_words), vp, words / (bench_now() - t0 - eval_secs));
       fflush(stdout);
       ep_words = ep_loss = 0;
-      for (uint32_t k = nb; k > 1; k--) { /* a new minibatch order */
-        uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
-        order[k - 1] = order[j];
-        order[j] = t;
-      }
+      if (torch_order) py_shuffle(&pr, order, nb); /* a new minibatch order */
+      else
+        for (uint32_t k = nb; k > 1; k--) {
+          uint32_t j = (uint32_t)(rng_next(&rs) % k), t = order[k - 1];
+          order[k - 1] = order[j];
+          order[j] = t;
+        }
     }
     if ((s & 15) == 0)
       bench_progress(ctx, "rnnlm step %ld/%ld  %.0f words/s  ppl %.1f", s + 1, warmup + steps,
                      s > warmup ? words / (bench_now() - t0) : 0.0,
                      words > 0 ? exp(loss_sum / words) : 0.0);
   }
-  double secs = bench_now() - t0 - eval_secs;
+  double secs = bench_now() - t0 - eval_secs, cpu = bench_cpu_now() - c0 - eval_cpu;
   bench_progress_done(ctx);
   if (!rc) {
-    double wps = words / secs, ppl = perplexity(lm, g, vbs, nvb, bos);
+    double wps = words / secs, cwps = words / cpu, ppl = perplexity(lm, g, vbs, nvb, bos);
     bench_row_begin(ctx);
     bench_row_str(ctx, "data", data);
     bench_row_int(ctx, "vocab", V);
     bench_row_int(ctx, "steps", steps);
     bench_row_num(ctx, "words/s", wps);
+    bench_row_num(ctx, "words/cpu_s", cwps);
     bench_row_num(ctx, "train_ppl", exp(loss_sum / words));
     bench_row_num(ctx, "valid_ppl", ppl);
     bench_row_end(ctx);
-    bench_result(ctx, "data=%s words_per_sec=%.0f valid_ppl=%.2f steps=%ld batch=%ld emb=%ld hidden=%ld vocab=%u",
-                 data, wps, ppl, steps, B, emb, hidden, (unsigned)V);
+    bench_result(ctx,
+                 "data=%s words_per_sec=%.0f words_per_cpu_sec=%.0f valid_ppl=%.2f steps=%ld batch=%ld emb=%ld "
+                 "hidden=%ld vocab=%u timed_words=%.0f order=%s",
+                 data, wps, cwps, ppl, steps, B, emb, hidden, (unsigned)V, words, torch_order ? "torch" : "own");
   }
   free(order);
   free_batches(bs, nb);
@@ -256,7 +330,12 @@ const bench_task bench_task_rnnlm = {
     "  --steps N (1000) --warmup N (20) --batch N (16) --emb N (64) --hidden N (128)\n"
     "  --layers N (1) --valid-sents N (0 = all) --seed N (1)\n"
     "  --epochs N (0: --steps minibatches; N: N whole epochs, shuffled, a line per epoch)\n"
-    "  RESULT keys: data words_per_sec valid_ppl steps batch emb hidden vocab\n",
+    "  --whole: unroll the LSTM layer by layer, input products at once (dy_lm_set_whole(lm, 1))\n"
+    "  --torch-order: shuffle the minibatches with Python's random.seed(seed) + random.shuffle, as\n"
+    "                 ../shared/peers/torch_rnnlm.py does: the same minibatches in the same order\n"
+    "  RESULT keys: data words_per_sec words_per_cpu_sec valid_ppl steps batch emb hidden vocab\n"
+    "               timed_words order\n"
+    "  (words_per_cpu_sec: per second of this process's CPU time, steadier on a busy machine)\n",
     run_rnnlm};
 
 /* =============================================================== charlm */
@@ -321,11 +400,23 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   const char *path = NULL;
   long steps = 1000, warmup = 10, B = 32, T = 64, emb = 64, hidden = 128, layers = 2, seed = 1;
   long sample = 200, stream = 0, epochs = 1;
-  double lr = 2e-3, temp = 0.8;
+  double lr = -1, temp = 0.8, clip = 0;
+  int rmsprop = 0, whole = 0;
+  for (int i = 1; i < argc; i++) /* --kann first: later options override its sizes */
+    if (!strcmp(argv[i], "--kann")) {
+      B = T = 50;
+      rmsprop = 1;
+      clip = 10;
+    }
   for (int i = 1; i < argc; i++) {
     int r;
     if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
     else if (!strcmp(argv[i], "--stream")) stream = 1;
+    else if (!strcmp(argv[i], "--kann")) continue;
+    else if (!strcmp(argv[i], "--whole")) whole = 1;
+    else if (!strcmp(argv[i], "--trainer") && i + 1 < argc &&
+             (!strcmp(argv[i + 1], "adam") || !strcmp(argv[i + 1], "rmsprop")))
+      rmsprop = !strcmp(argv[++i], "rmsprop");
     else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
              (r = bench_opt_long(argc, argv, &i, "--epochs", 1, &epochs)) ||
              (r = bench_opt_long(argc, argv, &i, "--warmup", 0, &warmup)) ||
@@ -337,6 +428,7 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
              (r = bench_opt_long(argc, argv, &i, "--sample", 0, &sample)) ||
              (r = bench_opt_long(argc, argv, &i, "--seed", 0, &seed)) ||
              (r = bench_opt_double(argc, argv, &i, "--lr", 0, &lr)) ||
+             (r = bench_opt_double(argc, argv, &i, "--clip", 0, &clip)) ||
              (r = bench_opt_double(argc, argv, &i, "--temperature", 1e-3, &temp))) {
       if (r < 0) return 2;
     } else return bench_bad_option(ctx, argv[i]);
@@ -402,30 +494,35 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   o.hidden = (uint32_t)hidden;
   o.layers = (uint32_t)layers;
   dy_lm *lm = dy_lm_new(m, "charlm", V, &o);
-  dy_trainer *tr = dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
-  dy_trainer_set_clip(tr, 0);
+  if (whole) dy_lm_set_whole(lm, 1);
+  if (lr < 0) lr = rmsprop ? 0.01 : 2e-3;
+  dy_trainer *tr = rmsprop ? dy_rmsprop_new(m, (dy_real)lr, 0.9f, 1e-8f)
+                           : dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
+  dy_trainer_set_clip(tr, (dy_real)clip);
   dy_graph *g = dy_graph_new();
   size_t nb = (size_t)B * (size_t)T;
   uint32_t *in = malloc(nb * sizeof(uint32_t)), *out = malloc(nb * sizeof(uint32_t));
   uint64_t rs = (uint64_t)seed * 1000003u;
-  double t0 = 0, loss = 0;
+  double t0 = 0, c0 = 0, loss = 0;
   int rc = 0;
   if (stream) { /* truncated BPTT over the whole training text, --epochs times */
     dy_real *state = malloc(dy_lm_state_size(lm, (uint32_t)B) * sizeof(dy_real));
     size_t ntr = ctx->quick ? (size_t)B * (size_t)T * 4 + 1 : ntrain;
-    double eval = 0;
+    double eval = 0, eval_cpu = 0;
     long windows = 0;
     warmup = 0;
     t0 = bench_now();
+    c0 = bench_cpu_now();
     for (long e = 1; e <= epochs && !rc; e++) {
       double l = stream_epoch(ctx, lm, g, tr, text, map, ntr, (size_t)B, (size_t)T, in, out, state, &windows);
       if (isnan(l)) {
         rc = 1;
         break;
       }
-      double e0 = bench_now();
+      double e0 = bench_now(), ec0 = bench_cpu_now();
       double vb = valid_bpc(lm, g, text, map, ntrain, ctx->quick ? ntrain + 8 * (size_t)T : n, n, (size_t)T, in, out);
       eval += bench_now() - e0;
+      eval_cpu += bench_cpu_now() - ec0;
       printf("# epoch %ld: train %.3f bits/char, valid %.3f bits/char, %.0f chars/s\n", e, l / log(2.0), vb,
              (double)windows * (double)nb / (bench_now() - t0 - eval));
       fflush(stdout);
@@ -434,9 +531,13 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
     free(state);
     steps = windows;
     t0 += eval;
+    c0 += eval_cpu;
   }
   for (long s = 0; !stream && s < warmup + steps; s++) {
-    if (s == warmup) t0 = bench_now();
+    if (s == warmup) {
+      t0 = bench_now();
+      c0 = bench_cpu_now();
+    }
     for (long b = 0; b < B; b++) {
       size_t st = (size_t)(rng_next(&rs) % (ntrain - (size_t)T - 1));
       for (long t = 0; t < T; t++) {
@@ -459,10 +560,10 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
       bench_progress(ctx, "charlm step %ld/%ld  %.0f chars/s  loss %.3f", s + 1, warmup + steps,
                      s > warmup ? (double)(s - warmup) * (double)nb / (bench_now() - t0) : 0.0, (double)l);
   }
-  double secs = bench_now() - t0;
+  double secs = bench_now() - t0, cpu = bench_cpu_now() - c0;
   bench_progress_done(ctx);
   if (!rc) {
-    double cps = (double)steps * (double)nb / secs;
+    double cps = (double)steps * (double)nb / secs, ccps = (double)steps * (double)nb / cpu;
     double bpc = valid_bpc(lm, g, text, map, ntrain, ctx->quick ? ntrain + 8 * (size_t)T : n, n, (size_t)T, in, out);
     uint32_t prime = map['\n'] < V && seen['\n'] ? map['\n'] : 0;
     uint32_t *smp = malloc((size_t)(sample ? sample : 1) * sizeof(uint32_t));
@@ -477,11 +578,14 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
     bench_row_int(ctx, "vocab", V);
     bench_row_int(ctx, "steps", steps);
     bench_row_num(ctx, "chars/s", cps);
+    bench_row_num(ctx, "chars/cpu_s", ccps);
     bench_row_num(ctx, "train_loss", loss / (double)steps);
     bench_row_num(ctx, "valid_bpc", bpc);
     bench_row_end(ctx);
-    bench_result(ctx, "data=%s chars_per_sec=%.0f valid_bpc=%.3f steps=%ld batch=%ld seq=%ld layers=%ld hidden=%ld",
-                 data, cps, bpc, steps, B, T, layers, hidden);
+    bench_result(ctx,
+                 "data=%s chars_per_sec=%.0f chars_per_cpu_sec=%.0f valid_bpc=%.3f steps=%ld batch=%ld seq=%ld "
+                 "layers=%ld hidden=%ld trainer=%s",
+                 data, cps, ccps, bpc, steps, B, T, layers, hidden, rmsprop ? "rmsprop" : "adam");
   }
   free(in);
   free(out);
@@ -497,9 +601,13 @@ const bench_task bench_task_charlm = {
     "charlm", "character-level 2x128 LSTM LM on Tiny Shakespeare, 32 random windows of 64 (chars/s, bits/char)",
     "  --data FILE (default ../shared/data/tinyshakespeare/input.txt)\n"
     "  --steps N (1000) --warmup N (10) --batch N (32) --seq N (64) --emb N (64) --hidden N (128)\n"
-    "  --layers N (2) --lr X (0.002) --sample N (200) --temperature X (0.8) --seed N (1)\n"
+    "  --layers N (2) --lr X (0.002; rmsprop 0.01) --sample N (200) --temperature X (0.8) --seed N (1)\n"
+    "  --trainer adam|rmsprop (adam; rmsprop: rho 0.9) --clip X (0: none; gradient norm)\n"
+    "  --whole: unroll the LSTM layer by layer, input products at once (dy_lm_set_whole(lm, 1))\n"
+    "  --kann: KANN textgen's setting (50 windows x 50 chars, RMSprop 0.01, clip 10) for the\n"
+    "          figure of ../shared/peers/RESULTS.md (KANN feeds one-hot chars, no embedding)\n"
     "  --stream: truncated BPTT instead: the text as --batch parallel streams read in consecutive\n"
     "            windows of --seq with the state carried across windows, --epochs N (1) epochs,\n"
     "            a line per epoch (train and valid bits/char)\n"
-    "  RESULT keys: data chars_per_sec valid_bpc steps batch seq layers hidden\n",
+    "  RESULT keys: data chars_per_sec chars_per_cpu_sec valid_bpc steps batch seq layers hidden trainer\n",
     run_charlm};

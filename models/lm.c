@@ -3,11 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dy_kernels.h"
 #include "dy_lm.h"
+#include "dy_op.h"
+#include "vmath.h"
 
 struct dy_lm {
   dy_lm_opts o;
   uint32_t vocab;
+  int whole;     /* 1: LSTM without dropout unrolled layer by layer (lstm_minibatch); default 0 */
   dy_lookup *E;  /* vocab rows of {emb} */
   dy_rnn *rnn;   /* emb -> hidden */
   dy_param *O;   /* (V, H) */
@@ -55,6 +59,7 @@ void dy_lm_free(dy_lm *lm) {
 uint32_t dy_lm_vocab(const dy_lm *lm) { return lm->vocab; }
 const dy_lm_opts *dy_lm_options(const dy_lm *lm) { return &lm->o; }
 dy_rnn *dy_lm_rnn(const dy_lm *lm) { return lm->rnn; }
+void dy_lm_set_whole(dy_lm *lm, int on) { lm->whole = on != 0; }
 
 static uint32_t nstates(const dy_lm *lm) { return lm->o.kind == DY_LSTM ? 2u : 1u; }
 
@@ -94,6 +99,340 @@ dy_status dy_lm_state_get(const dy_lm *lm, dy_rnn_state s, uint32_t B, dy_real *
   return DY_OK;
 }
 
+/* ================================================ the minibatch LSTM unroll
+ * For an LSTM without dropout, dy_lm_loss unrolls layer by layer: the input
+ * products of a layer for all T steps are one affine node over the T*B
+ * inputs, and step t reads its B rows through an "lm_batch_slice" view
+ * (no copy), then adds W_h h_{t-1} (one product per step, its dW_h deferred
+ * to one product per layer) and the fused cell ops of models/rnn_cells.c.
+ * The same equations and parameters as dy_rnn's steps (dy_models.h), so the
+ * same values. */
+
+/* P's batch elements [aux[0], aux[0] + aux[1]) as a node (a view). */
+static int slice_dim(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0);
+  if (n->aux[0].u + n->aux[1].u > a->dim.bd || n->aux[1].u == 0)
+    return dy_fail_shape(g, n, "batch slice [%u, %u) is outside the argument's %u batch elements",
+                         (unsigned)n->aux[0].u, (unsigned)(n->aux[0].u + n->aux[1].u), (unsigned)a->dim.bd);
+  n->dim = a->dim;
+  n->dim.bd = (uint32_t)n->aux[1].u;
+  return 0;
+}
+
+static void slice_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0);
+  n->val = a->val + n->aux[0].u * dy_dim_per_batch(a->dim);
+}
+
+static void slice_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *a = dy_arg(g, n, i);
+  size_t m = dy_dim_per_batch(a->dim);
+  dy_vadd(n->aux[1].u * m, n->grad, a->grad + n->aux[0].u * m);
+}
+
+static const dy_op op_slice = {"lm_batch_slice", 1, DY_OP_SETS_VAL, slice_dim, slice_fwd, slice_bwd};
+
+static dy_expr batch_slice(dy_expr a, uint32_t from, uint32_t count) {
+  dy_aux aux[DY_NAUX] = {{.u = from}, {.u = count}, {0}};
+  return dy_apply(&op_slice, &a, 1, aux);
+}
+
+/* Deferred dW_h, as dy_rnn_transduce does for batch-1 sequences: every
+ * step's a_t = p_t + W_h h_{t-1} is an "lm_rec" node (the affine op's
+ * forward and backward, except that it skips W_h) whose W_h argument is one
+ * "lm_wh_seq" view node per layer; the view's backward runs after all the
+ * steps' (its id is lower) and adds dW_h = sum_t da_t^T h_{t-1} as ONE
+ * matrix product over the gathered steps instead of one per step. */
+typedef struct rec_list {
+  uint32_t n, cap;
+  uint32_t *ids; /* the lm_rec nodes reading this view */
+} rec_list;
+
+static int whseq_dim(dy_graph *g, dy_node *n) {
+  n->dim = dy_arg(g, n, 0)->dim;
+  return 0;
+}
+
+static void whseq_fwd(dy_graph *g, dy_node *n) { n->val = dy_arg(g, n, 0)->val; }
+
+/* a step that took part in the last backward */
+static int rec_live(dy_graph *g, uint32_t id) {
+  const dy_node *s = dy_node_at(g, id);
+  return id <= g->last_root && s->grad && (s->flags & DY_NODE_LIVE);
+}
+
+static void whseq_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *W = dy_arg(g, n, i);
+  const rec_list *rl = n->aux[0].cp;
+  size_t G = W->dim.d[0], H = W->dim.d[1], rows = 0;
+  /* the view's own gradient (zero unless a node other than lm_rec reads it) */
+  if (dy_grad_fresh(W)) memcpy(W->grad, n->grad, G * H * sizeof(dy_real));
+  else dy_vadd(G * H, n->grad, W->grad);
+  for (uint32_t k = 0; k < rl->n; k++)
+    if (rec_live(g, rl->ids[k])) rows += dy_node_at(g, rl->ids[k])->dim.bd;
+  if (!rows) return;
+  dy_real *D = dy_scratch(g, rows * (G + H)), *X = D + rows * G; /* D (rows,G), X (rows,H) */
+  size_t r = 0;
+  for (uint32_t k = 0; k < rl->n; k++) {
+    if (!rec_live(g, rl->ids[k])) continue;
+    const dy_node *s = dy_node_at(g, rl->ids[k]), *h = dy_arg(g, s, 2);
+    size_t m = (size_t)s->dim.bd;
+    memcpy(D + r * G, s->grad, m * G * sizeof(dy_real));
+    if (h->dim.bd == m) memcpy(X + r * H, h->val, m * H * sizeof(dy_real));
+    else
+      for (size_t b = 0; b < m; b++) memcpy(X + (r + b) * H, h->val, H * sizeof(dy_real));
+    r += m;
+  }
+  dy_gemm(1, 0, G, H, rows, 1, D, G, X, H, 1, W->grad, H); /* dW += D^T X */
+}
+
+static const dy_op op_whseq = {"lm_wh_seq", 1, DY_OP_SETS_VAL | DY_OP_BWD_ASSIGN, whseq_dim, whseq_fwd,
+                               whseq_bwd};
+
+/* aux[0]: the affine descriptor. */
+static int rec_dim(dy_graph *g, dy_node *n) { return ((const dy_op *)n->aux[0].cp)->dim(g, n); }
+static void rec_fwd(dy_graph *g, dy_node *n) { ((const dy_op *)n->aux[0].cp)->forward(g, n); }
+static void rec_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  if (i != 1) ((const dy_op *)n->aux[0].cp)->backward(g, n, i);
+}
+
+/* not DY_OP_BWD_ASSIGN: its W_h argument's gradient (the view's) is zeroed
+ * by the core and left alone */
+static const dy_op op_rec = {"lm_rec", 3, 0, rec_dim, rec_fwd, rec_bwd};
+
+static dy_expr whseq_new(dy_graph *g, dy_expr W, uint32_t cap) {
+  dy_expr bad = {g, DY_INVALID_ID, 0};
+  rec_list *rl = dy_graph_data(g, sizeof *rl + cap * sizeof(uint32_t));
+  if (!rl) return bad;
+  *rl = (rec_list){0, cap, (uint32_t *)(rl + 1)};
+  dy_aux aux[DY_NAUX] = {{.p = rl}, {0}, {0}};
+  return dy_apply(&op_whseq, &W, 1, aux);
+}
+
+/* p + W h through the view wseq; records the step. */
+static dy_expr rec_affine(const dy_op *aff, dy_expr p, dy_expr wseq, dy_expr h) {
+  dy_graph *g = wseq.g;
+  dy_expr bad = {g, DY_INVALID_ID, 0};
+  if (!aff || !dy_expr_valid(wseq)) return bad;
+  rec_list *rl = g->nodes[wseq.id].aux[0].p;
+  DY_ASSERT(rl->n < rl->cap);
+  dy_aux aux[DY_NAUX] = {{.cp = aff}, {0}, {0}};
+  dy_expr x[3] = {p, wseq, h};
+  dy_expr e = dy_apply(&op_rec, x, 3, aux);
+  if (dy_expr_valid(e)) rl->ids[rl->n++] = e.id;
+  return e;
+}
+
+/* The top layer's h for all T*B positions ({H}, batch T*B, time-major) from
+ * the inputs in[T*B]; start state as start(); *final (if non-NULL) gets a
+ * state holding the last h and c of every layer. */
+static dy_expr lstm_minibatch(dy_lm *lm, dy_graph *g, const uint32_t *in, uint32_t T, uint32_t B,
+                              const dy_real *state_in, dy_rnn_state *final) {
+  dy_expr bad = {g, DY_INVALID_ID, 0};
+  uint32_t L = lm->o.layers, H = lm->o.hidden;
+  dy_expr *hs = dy_graph_data(g, (size_t)T * sizeof(dy_expr));
+  if (!hs) return bad;
+  dy_expr hl[DY_RNN_MAX_LAYERS], cl[DY_RNN_MAX_LAYERS];
+  size_t HB = (size_t)H * B;
+  dy_dim d = dy_batch(dy_d1(H), B);
+  dy_expr X = dy_lookup_batch(g, lm->E, in, T * B);
+  const dy_op *aff = dy_op_find("affine");
+  for (uint32_t k = 0; k < L; k++) {
+    dy_expr Wx = dy_param_expr(g, dy_rnn_param(lm->rnn, k, "W_x"));
+    dy_expr Wh = dy_param_expr(g, dy_rnn_param(lm->rnn, k, "W_h"));
+    dy_expr b = dy_param_expr(g, dy_rnn_param(lm->rnn, k, "b"));
+    dy_expr P = dy_affine(b, Wx, X); /* {4H} x T*B: every step's W_x x_t + b */
+    dy_expr Whs = whseq_new(g, Wh, T);
+    dy_expr h = bad, c = bad;
+    if (state_in) {
+      const dy_real *p = state_in + (size_t)k * 2 * HB;
+      h = dy_input(g, d, p);
+      c = dy_input(g, d, p + HB);
+    }
+    for (uint32_t t = 0; t < T; t++) {
+      dy_expr pt = T == 1 ? P : batch_slice(P, t * B, B);
+      int zero = t == 0 && !state_in;
+      dy_expr gt = dy_lstm_gates(zero ? pt : rec_affine(aff, pt, Whs, h));
+      c = zero ? dy_lstm_c0(gt) : dy_lstm_c(gt, c);
+      h = dy_lstm_h(gt, c);
+      hs[t] = h;
+    }
+    hl[k] = h;
+    cl[k] = c;
+    X = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
+  }
+  if (final) *final = dy_rnn_start_with(lm->rnn, g, hl, cl);
+  return X;
+}
+
+/* ======================================================= the output layer
+ * One node for the loss of all N positions (see dy_lm_output_nll). The
+ * forward keeps, per counted row r (position k = rows[r]), e_r = exp(z_k -
+ * max z_k) with s_r = sum e_r subtracted at the target, in graph data
+ * allocated when the node is built. Then the gradient of z_k,
+ * d_k m_k (softmax(z_k) - onehot(y_k)) = (d_k m_k / s_r) e_r, is never formed:
+ * the backward products take the per-row factor on their small side (h, dh,
+ * the bias's gemv vector), and only the products themselves read e. */
+
+typedef struct outl {
+  const uint32_t *y; /* N targets */
+  const dy_real *m;  /* N weights, or NULL: all 1 */
+  uint32_t *rows;    /* the n positions with a nonzero weight, ascending */
+  uint32_t n;
+  dy_real *e;        /* (n, V) */
+  dy_real *s;        /* (n) */
+  dy_real *u;        /* (V): sum_r (m_k / s_r) e_r, the bias's gradient for d_k = 1 */
+} outl;
+
+static int outl_dim(dy_graph *g, dy_node *n) {
+  const dy_node *b = dy_arg(g, n, 0), *W = dy_arg(g, n, 1), *h = dy_arg(g, n, 2);
+  const outl *o = n->aux[0].cp;
+  char db[64], dw[64], dh[64];
+  if (!o) return dy_fail_shape(g, n, "lm_output_nll was built without its targets");
+  if (b->dim.nd != 1 || W->dim.nd != 2 || h->dim.nd != 1 || b->dim.bd != 1 || W->dim.bd != 1 ||
+      W->dim.d[0] != b->dim.d[0] || W->dim.d[1] != h->dim.d[0])
+    return dy_fail_shape(g, n,
+                         "lm_output_nll needs b {V}, W (V,H) (both batch 1) and h {H} (batch N); "
+                         "got b %s, W %s, h %s",
+                         dy_dim_str(b->dim, db, sizeof db), dy_dim_str(W->dim, dw, sizeof dw),
+                         dy_dim_str(h->dim, dh, sizeof dh));
+  for (uint32_t k = 0; k < h->dim.bd; k++)
+    if (o->y[k] >= b->dim.d[0])
+      return dy_fail_node(g, n, DY_EINDEX, "target %u of position %u is out of range (vocabulary %u)",
+                          (unsigned)o->y[k], (unsigned)k, (unsigned)b->dim.d[0]);
+  n->dim = dy_batch(dy_d1(1), h->dim.bd);
+  return 0;
+}
+
+/* z = exp(z - max z), the sum s of those, and z[y] -= s; returns
+ * logsumexp(z) - z[y]. One row of V (the logits, bias included). */
+DY_VM_CLONE(dy_real, outl_row, (dy_real *restrict z, size_t V, uint32_t y, dy_real *restrict s_out),
+            (z, V, y, s_out)) {
+  dy_real mx = dy_vm_max(z, V), zy = z[y];
+  dy_real acc[DY_VM_LANES] = {0};
+  size_t i = 0;
+  for (; i + DY_VM_LANES <= V; i += DY_VM_LANES)
+    for (size_t l = 0; l < DY_VM_LANES; l++) acc[l] += (z[i + l] = dy_vexp(z[i + l] - mx));
+  for (size_t l = 0; i + l < V; l++) acc[l] += (z[i + l] = dy_vexp(z[i + l] - mx));
+  dy_real s = 0;
+  for (size_t l = 0; l < DY_VM_LANES; l++) s += acc[l];
+  z[y] -= s;
+  *s_out = s;
+  return mx + DY_LOG(s) - zy;
+}
+
+/* The rows of h that count, (n, H): h itself when all do, else gathered into scratch. */
+static const dy_real *outl_h(dy_graph *g, const outl *o, const dy_node *h, size_t H) {
+  if (o->n == h->dim.bd) return h->val;
+  dy_real *hc = dy_scratch(g, (size_t)o->n * H + 1);
+  for (uint32_t r = 0; r < o->n; r++)
+    memcpy(hc + r * H, h->val + (size_t)o->rows[r] * H, H * sizeof(dy_real));
+  return hc;
+}
+
+static void outl_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *b = dy_arg(g, n, 0), *W = dy_arg(g, n, 1), *h = dy_arg(g, n, 2);
+  const outl *o = n->aux[0].cp;
+  size_t V = b->dim.d[0], H = W->dim.d[1];
+  memset(n->val, 0, n->dim.bd * sizeof(dy_real));
+  if (!o->n) return;
+  /* z = b + W h: the rows start as b and the product adds to them (a BLAS
+   * product with beta 0 would clear them first: the same pass) */
+  for (uint32_t r = 0; r < o->n; r++) memcpy(o->e + (size_t)r * V, b->val, V * sizeof(dy_real));
+  dy_gemm(0, 1, o->n, V, H, 1, outl_h(g, o, h, H), H, W->val, H, 1, o->e, V);
+  memset(o->u, 0, V * sizeof(dy_real));
+  for (uint32_t r = 0; r < o->n; r++) {
+    uint32_t k = o->rows[r];
+    dy_real *e = o->e + (size_t)r * V, l = outl_row(e, V, o->y[k], &o->s[r]);
+    n->val[k] = o->m ? o->m[k] * l : l;
+    dy_axpy(V, (o->m ? o->m[k] : 1) / o->s[r], e, o->u); /* while e's row is in cache */
+  }
+}
+
+/* c_r = d_k m_k / s_r: the factor of row r's gradient e_r. */
+static dy_real *outl_factors(dy_graph *g, const dy_node *n, const outl *o) {
+  dy_real *c = dy_scratch(g, o->n + 1u);
+  for (uint32_t r = 0; r < o->n; r++) {
+    uint32_t k = o->rows[r];
+    c[r] = n->grad[k] * (o->m ? o->m[k] : 1) / o->s[r];
+  }
+  return c;
+}
+
+static void outl_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *b = dy_arg(g, n, 0), *W = dy_arg(g, n, 1), *h = dy_arg(g, n, 2), *a = dy_arg(g, n, i);
+  const outl *o = n->aux[0].cp;
+  size_t V = b->dim.d[0], H = W->dim.d[1], N = h->dim.bd;
+  int fresh = dy_grad_fresh(a);
+  if (!o->n) {
+    if (fresh) memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
+    return;
+  }
+  if (i == 0) { /* db (+)= e^T c: d u when every d_k is the same (a summed loss) */
+    dy_real d = n->grad[o->rows[0]];
+    uint32_t r = 1;
+    while (r < o->n && n->grad[o->rows[r]] == d) r++;
+    if (r == o->n) {
+      if (fresh)
+        for (size_t v = 0; v < V; v++) b->grad[v] = d * o->u[v];
+      else
+        dy_axpy(V, d, o->u, b->grad);
+    } else {
+      dy_gemv(1, o->n, V, 1, o->e, V, outl_factors(g, n, o), fresh ? 0 : 1, b->grad);
+    }
+    return;
+  }
+  const dy_real *c = outl_factors(g, n, o);
+  if (i == 1) { /* dW (+)= e^T (c * h) */
+    const dy_real *hc = outl_h(g, o, h, H);
+    dy_real *hs = dy_scratch(g, (size_t)o->n * H);
+    for (uint32_t r = 0; r < o->n; r++)
+      for (size_t j = 0; j < H; j++) hs[r * H + j] = c[r] * hc[r * H + j];
+    dy_gemm(1, 0, V, H, o->n, 1, o->e, V, hs, H, fresh ? 0 : 1, W->grad, H);
+  } else { /* dh_k (+)= c_r (e W)_r; rows that do not count get nothing */
+    dy_real *t = dy_scratch(g, (size_t)o->n * H);
+    dy_gemm(0, 0, o->n, H, V, 1, o->e, V, W->val, H, 0, t, H);
+    if (fresh && o->n != N) memset(h->grad, 0, N * H * sizeof(dy_real));
+    for (uint32_t r = 0; r < o->n; r++) {
+      dy_real *dh = h->grad + (size_t)o->rows[r] * H;
+      const dy_real *tr = t + r * H;
+      if (fresh)
+        for (size_t j = 0; j < H; j++) dh[j] = c[r] * tr[j];
+      else
+        for (size_t j = 0; j < H; j++) dh[j] += c[r] * tr[j];
+    }
+  }
+}
+
+static const dy_op op_outl = {"lm_output_nll", 3, DY_OP_BWD_ASSIGN, outl_dim, outl_fwd, outl_bwd};
+
+dy_expr dy_lm_output_nll(dy_expr b, dy_expr W, dy_expr h, const uint32_t *y, const dy_real *m) {
+  dy_expr args[3] = {b, W, h};
+  dy_graph *g = h.g;
+  dy_expr bad = {g, DY_INVALID_ID, 0};
+  if (!g || dy_graph_status(g) != DY_OK) return dy_apply(&op_outl, args, 3, NULL);
+  size_t N = dy_expr_dim(h).bd, V = dy_expr_dim(b).d[0];
+  if (N == 0 || V == 0) return dy_apply(&op_outl, args, 3, NULL); /* reports the bad argument */
+  if (!y) {
+    dy_fail(g, DY_EARG, "lm_output_nll: the target array is NULL");
+    return bad;
+  }
+  outl *o = dy_graph_data(g, sizeof *o);
+  uint32_t *yc = dy_graph_data(g, N * sizeof(uint32_t)), *rows = dy_graph_data(g, N * sizeof(uint32_t));
+  dy_real *mc = m ? dy_graph_data(g, N * sizeof(dy_real)) : NULL;
+  if (!o || !yc || !rows || (m && !mc)) return bad;
+  memcpy(yc, y, N * sizeof(uint32_t));
+  uint32_t cnt = 0;
+  for (uint32_t k = 0; k < N; k++)
+    if (!m || m[k] != 0) rows[cnt++] = k;
+  if (m) memcpy(mc, m, N * sizeof(dy_real));
+  dy_real *e = dy_graph_data(g, ((size_t)cnt * V + cnt + V) * sizeof(dy_real));
+  if (!e) return bad;
+  *o = (outl){yc, mc, rows, cnt, e, e + (size_t)cnt * V, e + (size_t)cnt * V + cnt};
+  dy_aux aux[DY_NAUX] = {{.cp = o}, {0}, {0}};
+  return dy_apply(&op_outl, args, 3, aux);
+}
+
 dy_expr dy_lm_loss(dy_lm *lm, dy_graph *g, const uint32_t *in, const uint32_t *out,
                    const dy_real *mask, uint32_t T, uint32_t B, const dy_real *state_in,
                    dy_rnn_state *final) {
@@ -110,21 +449,23 @@ dy_expr dy_lm_loss(dy_lm *lm, dy_graph *g, const uint32_t *in, const uint32_t *o
               (unsigned)(in[i] >= lm->vocab ? in[i] : out[i]), i / B, i % B, (unsigned)lm->vocab);
       return bad;
     }
-  dy_expr *hs = dy_graph_data(g, (size_t)T * sizeof(dy_expr));
-  if (!hs) return bad;
-  dy_rnn_state s = start(lm, g, B, state_in);
-  for (uint32_t t = 0; t < T; t++) {
-    dy_expr x = dy_lookup_batch(g, lm->E, in + (size_t)t * B, B);
-    s = dy_rnn_add_input(s, x);
-    hs[t] = dy_rnn_output(s);
+  dy_expr hall;
+  if (lm->whole && lm->o.kind == DY_LSTM && lm->o.dropout == 0) {
+    hall = lstm_minibatch(lm, g, in, T, B, state_in, final);
+  } else {
+    dy_expr *hs = dy_graph_data(g, (size_t)T * sizeof(dy_expr));
+    if (!hs) return bad;
+    dy_rnn_state s = start(lm, g, B, state_in);
+    for (uint32_t t = 0; t < T; t++) {
+      dy_expr x = dy_lookup_batch(g, lm->E, in + (size_t)t * B, B);
+      s = dy_rnn_add_input(s, x);
+      hs[t] = dy_rnn_output(s);
+    }
+    if (final) *final = s;
+    hall = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
   }
-  if (final) *final = s;
-  /* the output layer once over all T*B positions: (V,H) x {H}x(T*B) */
-  dy_expr hall = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
-  dy_expr logits = dy_affine(dy_param_expr(g, lm->bo), dy_param_expr(g, lm->O), hall);
-  dy_expr nll = dy_pick_neg_log_softmax_batch(logits, out);
-  if (mask) nll = dy_cmult(nll, dy_input(g, dy_batch(dy_d1(1), T * B), mask));
-  return dy_sum_batches(nll);
+  /* the output layer and loss once over all T*B positions: (V,H) x {H}x(T*B) */
+  return dy_sum_batches(dy_lm_output_nll(dy_param_expr(g, lm->bo), dy_param_expr(g, lm->O), hall, out, mask));
 }
 
 dy_expr dy_lm_sentences_loss(dy_lm *lm, dy_graph *g, const uint32_t *const *sents,

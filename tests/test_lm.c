@@ -42,6 +42,144 @@ START_TEST(gradients_through_the_minibatch_loss) {
 }
 END_TEST
 
+/* The output-layer node: finite differences, with a skipped position (weight
+ * 0) and a fractional weight, and all positions counted. */
+typedef struct { const uint32_t *y; const dy_real *m; } outl_ctx;
+
+static dy_expr build_outl(const dy_expr *xs, void *ctx) {
+  const outl_ctx *c = ctx;
+  return dy_lm_output_nll(xs[0], xs[1], xs[2], c->y, c->m);
+}
+
+START_TEST(output_nll_gradients) {
+  enum { V = 7, H = 5, N = 4 };
+  uint32_t y[N] = {3, 0, 6, 3};
+  dy_real m[N] = {1, 0, 0.5, 1};
+  dy_dim dims[3] = {dy_d1(V), dy_d2(V, H), dy_batch(dy_d1(H), N)};
+  t_case c = t_case_of(3, dims);
+  c.lo = -2;
+  c.hi = 2;
+  outl_ctx ctx = {y, m};
+  t_gradcheck("lm_output_nll masked", build_outl, &ctx, &c, 21);
+  ctx.m = NULL;
+  t_gradcheck("lm_output_nll", build_outl, &ctx, &c, 22);
+  /* a batch of one position */
+  c.dims[2] = dy_d1(H);
+  t_gradcheck("lm_output_nll N=1", build_outl, &ctx, &c, 23);
+}
+END_TEST
+
+/* Same values and gradients as affine + pick_neg_log_softmax + mask, also
+ * when the node's argument gradients already hold something (h used twice). */
+START_TEST(output_nll_equals_the_composition) {
+  enum { V = 9, H = 6, N = 5 };
+  uint32_t y[N] = {8, 1, 0, 4, 4};
+  dy_real m[N] = {1, 1, 0, 2, 1};
+  dy_real bv[V], Wv[V * H], hv[N * H];
+  t_rng r = {9};
+  t_fill(&r, bv, V, -1, 1, 0);
+  t_fill(&r, Wv, V * H, -1, 1, 0);
+  t_fill(&r, hv, N * H, -1, 1, 0);
+  dy_real val[2], gb[2][V], gW[2][V * H], gh[2][N * H];
+  for (int way = 0; way < 2; way++) {
+    dy_model *mod = dy_model_new(1);
+    dy_param *pb = dy_model_add_param(mod, "b", dy_d1(V), dy_init_const(0));
+    dy_param *pW = dy_model_add_param(mod, "W", dy_d2(V, H), dy_init_const(0));
+    memcpy(dy_param_values(pb), bv, sizeof bv);
+    memcpy(dy_param_values(pW), Wv, sizeof Wv);
+    dy_graph *g = dy_graph_new();
+    dy_expr b = dy_param_expr(g, pb), W = dy_param_expr(g, pW);
+    dy_param *pu = dy_model_add_param(mod, "u", dy_d1(H), dy_init_const(0.25f));
+    dy_expr hin = dy_input(g, dy_batch(dy_d1(H), N), hv);
+    dy_expr h = dy_tanh(dy_add(hin, dy_param_expr(g, pu))); /* a variable below h: dy_grad(h) */
+    dy_expr nll;
+    if (way == 0) {
+      nll = dy_lm_output_nll(b, W, h, y, m);
+    } else {
+      nll = dy_pick_neg_log_softmax_batch(dy_affine(b, W, h), y);
+      nll = dy_cmult(nll, dy_input(g, dy_batch(dy_d1(1), N), m));
+    }
+    /* h also feeds a second term, so its gradient gets two contributions */
+    dy_expr L = dy_add(dy_sum_batches(nll), dy_sum_batches(dy_sum_elems(dy_cmult(h, h))));
+    val[way] = dy_scalar(L);
+    ck_assert_msg(!isnan(val[way]), "%s", dy_graph_error(g));
+    ck_assert_int_eq(dy_backward(L), DY_OK);
+    memcpy(gb[way], dy_param_grads(pb), sizeof gb[way]);
+    memcpy(gW[way], dy_param_grads(pW), sizeof gW[way]);
+    ck_assert_ptr_nonnull(dy_grad(h));
+    memcpy(gh[way], dy_grad(h), sizeof gh[way]);
+    dy_graph_free(g);
+    dy_model_free(mod);
+  }
+  ck_close(val[0], val[1], 1e-5 * (1 + fabs((double)val[1])));
+  for (int i = 0; i < V; i++) ck_close(gb[0][i], gb[1][i], 1e-5);
+  for (int i = 0; i < V * H; i++) ck_close(gW[0][i], gW[1][i], 1e-5);
+  for (int i = 0; i < N * H; i++) ck_close(gh[0][i], gh[1][i], 1e-5);
+}
+END_TEST
+
+/* The layer-by-layer LSTM unroll == dy_rnn step by step: loss, every
+ * parameter gradient and the final state, with a carried start state and a
+ * mask. */
+START_TEST(whole_unroll_equals_steps) {
+  enum { T = 4, B = 3 };
+  uint32_t in[T * B], out[T * B];
+  dy_real mask[T * B];
+  for (int i = 0; i < T * B; i++) {
+    in[i] = (uint32_t)(i * 7 % 6);
+    out[i] = (uint32_t)(i * 5 % 6);
+    mask[i] = i < (T - 1) * B + 1 ? 1 : 0;
+  }
+  dy_model *m = dy_model_new(5);
+  dy_lm *lm = tiny(m, DY_LSTM, 2);
+  size_t ns = dy_lm_state_size(lm, B), np = dy_model_size(m);
+  dy_real *st = malloc(ns * sizeof(dy_real)), *fin[2], *grads[2], val[2];
+  t_rng r = {3};
+  t_fill(&r, st, ns, -0.5, 0.5, 0);
+  for (int way = 0; way < 2; way++) {
+    dy_lm_set_whole(lm, way == 0);
+    dy_model_zero_grads(m);
+    dy_graph *g = dy_graph_new();
+    dy_rnn_state f;
+    dy_expr L = dy_lm_loss(lm, g, in, out, mask, T, B, st, &f);
+    val[way] = dy_scalar(L);
+    ck_assert_msg(!isnan(val[way]), "%s", dy_graph_error(g));
+    ck_assert_int_eq(dy_backward(L), DY_OK);
+    fin[way] = malloc(ns * sizeof(dy_real));
+    ck_assert_int_eq(dy_lm_state_get(lm, f, B, fin[way]), DY_OK);
+    /* every dense gradient and the embedding rows, in model order */
+    grads[way] = calloc(np, sizeof(dy_real));
+    size_t at = 0;
+    for (uint32_t k = 0; k < 2; k++)
+      for (int w = 0; w < 3; w++) {
+        dy_param *p = dy_rnn_param(dy_lm_rnn(lm), k, w == 0 ? "W_x" : w == 1 ? "W_h" : "b");
+        size_t n = dy_dim_size(dy_param_dim(p));
+        memcpy(grads[way] + at, dy_param_grads(p), n * sizeof(dy_real));
+        at += n;
+      }
+    dy_graph_free(g);
+  }
+  ck_close(val[0], val[1], 1e-5 * (1 + fabs((double)val[1])));
+  /* and finite differences through the whole-minibatch path itself */
+  dy_lm_set_whole(lm, 1);
+  dy_graph *g = dy_graph_new();
+  dy_expr L = dy_lm_loss(lm, g, in, out, mask, T, B, st, NULL);
+  char rep[512];
+  dy_status cs = dy_check_grad(L, T_STEP, T_TOL, rep, sizeof rep);
+  ck_assert_msg(cs == DY_OK, "%s", cs == DY_EGRAD ? rep : dy_graph_error(g));
+  dy_graph_free(g);
+  for (size_t i = 0; i < ns; i++) ck_close(fin[0][i], fin[1][i], 1e-6);
+  for (size_t i = 0; i < np; i++) ck_close(grads[0][i], grads[1][i], 1e-5);
+  for (int way = 0; way < 2; way++) {
+    free(fin[way]);
+    free(grads[way]);
+  }
+  free(st);
+  dy_lm_free(lm);
+  dy_model_free(m);
+}
+END_TEST
+
 /* Loss of one padded minibatch == sum of each sentence's loss on its own. */
 START_TEST(masking_equals_separate_sentences) {
   dy_model *m = dy_model_new(3);
@@ -150,6 +288,25 @@ START_TEST(bad_ids_and_arguments) {
   prime[0] = 1;
   ck_assert_int_eq(dy_lm_sample(lm, g, prime, 1, 3, 0.0, 1, o), DY_EARG);
   ck_assert_ptr_null(dy_lm_new(m, "lm2", 0, NULL));
+  /* the output node: a target out of range, then h of the wrong size */
+  dy_real hv[8] = {0};
+  uint32_t y[2] = {1, 6};
+  dy_graph_renew(g);
+  dy_real Wv[24] = {0};
+  dy_expr b = dy_input(g, dy_d1(6), hv), W = dy_input(g, dy_d2(6, 4), Wv);
+  ck_assert(!dy_expr_valid(dy_lm_output_nll(b, W, dy_input(g, dy_batch(dy_d1(4), 2), hv), y, NULL)));
+  ck_assert_int_eq(dy_graph_status(g), DY_EINDEX);
+  ck_assert_msg(strstr(dy_graph_error(g), "target 6"), "%s", dy_graph_error(g));
+  dy_graph_renew(g);
+  y[1] = 2;
+  b = dy_input(g, dy_d1(6), hv);
+  W = dy_input(g, dy_d2(6, 4), Wv);
+  ck_assert(!dy_expr_valid(dy_lm_output_nll(b, W, dy_input(g, dy_batch(dy_d1(3), 2), hv), y, NULL)));
+  ck_assert_int_eq(dy_graph_status(g), DY_ESHAPE);
+  dy_graph_renew(g);
+  ck_assert(!dy_expr_valid(dy_lm_output_nll(dy_input(g, dy_d1(6), hv), dy_input(g, dy_d2(6, 4), Wv),
+                                            dy_input(g, dy_d1(4), hv), NULL, NULL)));
+  ck_assert_int_eq(dy_graph_status(g), DY_EARG);
   dy_graph_free(g);
   dy_lm_free(lm);
   dy_model_free(m);
@@ -161,6 +318,9 @@ int main(void) {
   TCase *t = tcase_create("all");
   tcase_set_timeout(t, 600);
   tcase_add_test(t, gradients_through_the_minibatch_loss);
+  tcase_add_test(t, output_nll_gradients);
+  tcase_add_test(t, output_nll_equals_the_composition);
+  tcase_add_test(t, whole_unroll_equals_steps);
   tcase_add_test(t, masking_equals_separate_sentences);
   tcase_add_test(t, carried_state_equals_one_window);
   tcase_add_test(t, learns_a_cycle_and_samples_it);
