@@ -55,15 +55,20 @@ extern "C" {
 
 #define DY_TAGGER_UNK 0u /* the UNK word id (dy_vocab's convention) */
 
-/* Initialisation schemes. */
+/* Initialisation schemes. The default is DyNet's (GLOROT): what matters is
+ * the embeddings' scale. With N(0,1) word vectors (|row| ~ 11) SGD at 0.1
+ * moves them little in one epoch, and the one untrained UNK row is a large
+ * random vector; Glorot rows are U(+-sqrt(3/emb)) (|row| ~ 1). Measured on UD
+ * EWT (BiLSTM 128/50/32, SGD 0.1, one epoch, seeds 1-3): torch 0.827-0.845,
+ * glorot 0.889-0.905, torch with Glorot embeddings only 0.888-0.899. */
 typedef enum dy_tagger_init {
   /* PyTorch's defaults, as the reference tagger: embeddings N(0,1); RNN
    * weights and biases U(-1/sqrt(H), 1/sqrt(H)) (LSTM/S-RNN bias: the sum of
    * two such draws, like torch's b_ih + b_hh; no forget-gate offset); MLP
    * weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
   DY_TAGGER_INIT_TORCH = 0,
-  /* DyNet's: Glorot for matrices and embeddings, zero biases, the RNN
-   * builders' own init (LSTM forget bias 1). */
+  /* DyNet's: Glorot for matrices and embeddings (a row {n}: U(+-sqrt(3/n))),
+   * zero biases, the RNN builders' own init (LSTM forget bias 1). */
   DY_TAGGER_INIT_GLOROT
 } dy_tagger_init;
 
@@ -84,12 +89,12 @@ typedef struct dy_tagger_opts {
                                * needs dy_tagger_set_word_counts; 0 = off */
   dy_real dropout;        /* variational dropout on the word RNN's inputs and
                            * recurrent states (dy_rnn_set_dropout), 0 */
-  dy_tagger_init init;    /* DY_TAGGER_INIT_TORCH */
+  dy_tagger_init init;    /* DY_TAGGER_INIT_GLOROT */
   const char *name;       /* parameter sub-collection, "tagger" */
 } dy_tagger_opts;
 
 /* The seed's BiLSTM tagger: LSTM, bidirectional, 1 layer, 128 / 50 / 32, no
- * chars (char sizes 20 / 64 when turned on), no word dropout, torch init. */
+ * chars (char sizes 20 / 64 when turned on), no word dropout, Glorot init. */
 dy_tagger_opts dy_tagger_defaults(void);
 
 typedef struct dy_tagger dy_tagger;

@@ -355,9 +355,36 @@ START_TEST(frequency_word_dropout) {
 }
 END_TEST
 
+START_TEST(default_init_is_glorot) {
+  /* DyNet's rule: embedding rows U(+-sqrt(3/emb)), MLP (32, 100) weights
+   * U(+-sqrt(6/132)), zero MLP biases; LSTM forget-gate bias 1 */
+  dy_model *m = dy_model_new(9);
+  dy_tagger_opts o = dy_tagger_defaults();
+  ck_assert_int_eq(o.init, DY_TAGGER_INIT_GLOROT);
+  dy_tagger *t = dy_tagger_new(m, &o, 400, 17);
+  ck_assert_ptr_nonnull(t);
+  const dy_real *e = dy_lookup_row(dy_model_find_lookup(m, "tagger/E"), 0);
+  double b = sqrt(3.0 / 128), mx = 0;
+  for (size_t i = 0; i < 400 * 128; i++) mx = fmax(mx, fabs(e[i]));
+  ck_assert_msg(mx <= b && mx > 0.99 * b, "max |E| %g, bound %g", mx, b);
+  const dy_real *h = dy_param_values(dy_model_find_param(m, "tagger/H"));
+  b = sqrt(6.0 / 132);
+  mx = 0;
+  for (size_t i = 0; i < 3200; i++) mx = fmax(mx, fabs(h[i]));
+  ck_assert_msg(mx <= b && mx > 0.95 * b, "max |H| %g, bound %g", mx, b);
+  const dy_real *bh = dy_param_values(dy_model_find_param(m, "tagger/bh"));
+  for (int i = 0; i < 32; i++) ck_assert(bh[i] == 0);
+  const dy_real *bl = dy_param_values(dy_model_find_param(m, "tagger/rnn/fwd/l0/b"));
+  ck_assert(bl[50] == 1 && bl[99] == 1 && bl[0] == 0);
+  dy_tagger_free(t);
+  dy_model_free(m);
+}
+END_TEST
+
 START_TEST(torch_init_ranges) {
   dy_model *m = dy_model_new(9);
   dy_tagger_opts o = dy_tagger_defaults();
+  o.init = DY_TAGGER_INIT_TORCH;
   dy_tagger *t = dy_tagger_new(m, &o, 400, 17);
   ck_assert_ptr_nonnull(t);
   dy_lookup *E = dy_model_find_lookup(m, "tagger/E");
@@ -576,6 +603,7 @@ static Suite *suite(void) {
   tcase_add_test(q, char_batch_same_as_word_by_word);
   tcase_add_test(q, word_dropout_maps_to_unk);
   tcase_add_test(q, frequency_word_dropout);
+  tcase_add_test(q, default_init_is_glorot);
   tcase_add_test(q, torch_init_ranges);
   tcase_add_test(q, empty_unknown_and_bad_sentences);
   tcase_add_test(q, shuffle_is_a_permutation);
