@@ -34,6 +34,22 @@
  *     dy_tagger_sent s = dy_tagger_corpus_sent(train, i, forms);
  *     dy_backward(dy_tagger_loss(t, g, &s)); dy_trainer_update(tr);
  *
+ * Measured on UD English EWT (UPOS; dev 25,147 words, 8.3% unknown to the
+ * training vocabulary), SGD 0.1, gradient clipping 5, shuffled epochs:
+ *   - these defaults (BiLSTM 128/50/32, Glorot), one epoch, seeds 1-3: dev
+ *     0.889/0.905/0.894 (dync-tagger train --bi), 0.889/0.890/0.895
+ *     (dync-bench tagger --epochs 1); with init TORCH 0.837/0.827/0.845,
+ *     like the PyTorch reference (peers/torch_tagger.py --fused
+ *     --bidirectional): 0.847/0.844/0.824. Adding word_dropout_alpha 0.25:
+ *     0.894/0.901/0.902 (dync-tagger), 0.896/0.900/0.902 (dync-bench).
+ *   - with char vectors (20 / 64), word_dropout_alpha 0.25, dropout 0.2 and
+ *     lr / (1 + 0.1 (epoch - 1)), seed 1: dev 0.916 after one epoch, 0.940
+ *     after 4, 0.944-0.947 in epochs 6-10 (unknown words 0.75-0.76):
+ *       dync-tagger train --bi --char --epochs 10 --word-dropout-alpha 0.25
+ *                   --dropout 0.2 --lr-decay 0.1 ...
+ *     (without dropout and decay: 0.919, 0.931, 0.937, 0.939, 0.940, 0.943,
+ *     0.940 in epochs 1-7, the dev loss rising from epoch 4).
+ *
  * Errors: a bad sentence (a word or tag id out of range, no forms for a char
  * tagger) is a sticky graph error; nothing aborts.
  *

@@ -37,7 +37,9 @@ static void usage(FILE *f) {
           "  --word-dropout-alpha A  a word seen c times becomes UNK with probability A/(A+c) [0]\n"
           "  --dropout P           variational dropout on the RNN's inputs and states [0]\n"
           "  --init glorot|torch   initialisation: DyNet's Glorot or PyTorch's defaults (N(0,1) embeddings) [glorot]\n"
-          "  --quiet               no progress output\n");
+          "  --quiet               no progress output\n"
+          "recipe (UD EWT UPOS, dev 0.944-0.947 in epochs 6-10; models/dy_tagger.h):\n"
+          "  --bi --char --epochs 10 --word-dropout-alpha 0.25 --dropout 0.2 --lr-decay 0.1\n");
 }
 
 static int die(const char *msg) {
