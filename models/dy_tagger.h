@@ -44,7 +44,8 @@
  *     0.894/0.901/0.902 (dync-tagger), 0.896/0.900/0.902 (dync-bench).
  *   - with char vectors (20 / 64), word_dropout_alpha 0.25, dropout 0.2 and
  *     lr / (1 + 0.1 (epoch - 1)), seed 1: dev 0.916 after one epoch, 0.940
- *     after 4, 0.944-0.947 in epochs 6-10 (unknown words 0.75-0.76):
+ *     after 4, 0.944-0.947 in epochs 6-10 (unknown words 0.75-0.76); seed 2:
+ *     0.923, 0.941 after 4, 0.944-0.945 in epochs 6-10 (best 0.9448):
  *       dync-tagger train --bi --char --epochs 10 --word-dropout-alpha 0.25
  *                   --dropout 0.2 --lr-decay 0.1 ...
  *     (without dropout and decay: 0.919, 0.931, 0.937, 0.939, 0.940, 0.943,
