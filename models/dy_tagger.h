@@ -34,6 +34,23 @@
  *     dy_tagger_sent s = dy_tagger_corpus_sent(train, i, forms);
  *     dy_backward(dy_tagger_loss(t, g, &s)); dy_trainer_update(tr);
  *
+ * Measured on UD English EWT (UPOS; dev 25,147 words, 8.3% unknown to the
+ * training vocabulary), SGD 0.1, gradient clipping 5, shuffled epochs:
+ *   - these defaults (BiLSTM 128/50/32, Glorot), one epoch, seeds 1-3: dev
+ *     0.889/0.905/0.894 (dync-tagger train --bi), 0.889/0.890/0.895
+ *     (dync-bench tagger --epochs 1); with init TORCH 0.837/0.827/0.845,
+ *     like the PyTorch reference (peers/torch_tagger.py --fused
+ *     --bidirectional): 0.847/0.844/0.824. Adding word_dropout_alpha 0.25:
+ *     0.894/0.901/0.902 (dync-tagger), 0.896/0.900/0.902 (dync-bench).
+ *   - with char vectors (20 / 64), word_dropout_alpha 0.25, dropout 0.2 and
+ *     lr / (1 + 0.1 (epoch - 1)), seed 1: dev 0.916 after one epoch, 0.940
+ *     after 4, 0.944-0.947 in epochs 6-10 (unknown words 0.75-0.76); seed 2:
+ *     0.923, 0.941 after 4, 0.944-0.945 in epochs 6-10 (best 0.9448):
+ *       dync-tagger train --bi --char --epochs 10 --word-dropout-alpha 0.25
+ *                   --dropout 0.2 --lr-decay 0.1 ...
+ *     (without dropout and decay: 0.919, 0.931, 0.937, 0.939, 0.940, 0.943,
+ *     0.940 in epochs 1-7, the dev loss rising from epoch 4).
+ *
  * Errors: a bad sentence (a word or tag id out of range, no forms for a char
  * tagger) is a sticky graph error; nothing aborts.
  *
@@ -55,15 +72,20 @@ extern "C" {
 
 #define DY_TAGGER_UNK 0u /* the UNK word id (dy_vocab's convention) */
 
-/* Initialisation schemes. */
+/* Initialisation schemes. The default is DyNet's (GLOROT): what matters is
+ * the embeddings' scale. With N(0,1) word vectors (|row| ~ 11) SGD at 0.1
+ * moves them little in one epoch, and the one untrained UNK row is a large
+ * random vector; Glorot rows are U(+-sqrt(3/emb)) (|row| ~ 1). Measured on UD
+ * EWT (BiLSTM 128/50/32, SGD 0.1, one epoch, seeds 1-3): torch 0.827-0.845,
+ * glorot 0.889-0.905, torch with Glorot embeddings only 0.888-0.899. */
 typedef enum dy_tagger_init {
   /* PyTorch's defaults, as the reference tagger: embeddings N(0,1); RNN
    * weights and biases U(-1/sqrt(H), 1/sqrt(H)) (LSTM/S-RNN bias: the sum of
    * two such draws, like torch's b_ih + b_hh; no forget-gate offset); MLP
    * weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
   DY_TAGGER_INIT_TORCH = 0,
-  /* DyNet's: Glorot for matrices and embeddings, zero biases, the RNN
-   * builders' own init (LSTM forget bias 1). */
+  /* DyNet's: Glorot for matrices and embeddings (a row {n}: U(+-sqrt(3/n))),
+   * zero biases, the RNN builders' own init (LSTM forget bias 1). */
   DY_TAGGER_INIT_GLOROT
 } dy_tagger_init;
 
@@ -84,12 +106,12 @@ typedef struct dy_tagger_opts {
                                * needs dy_tagger_set_word_counts; 0 = off */
   dy_real dropout;        /* variational dropout on the word RNN's inputs and
                            * recurrent states (dy_rnn_set_dropout), 0 */
-  dy_tagger_init init;    /* DY_TAGGER_INIT_TORCH */
+  dy_tagger_init init;    /* DY_TAGGER_INIT_GLOROT */
   const char *name;       /* parameter sub-collection, "tagger" */
 } dy_tagger_opts;
 
 /* The seed's BiLSTM tagger: LSTM, bidirectional, 1 layer, 128 / 50 / 32, no
- * chars (char sizes 20 / 64 when turned on), no word dropout, torch init. */
+ * chars (char sizes 20 / 64 when turned on), no word dropout, Glorot init. */
 dy_tagger_opts dy_tagger_defaults(void);
 
 typedef struct dy_tagger dy_tagger;

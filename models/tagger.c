@@ -40,7 +40,7 @@ dy_tagger_opts dy_tagger_defaults(void) {
   o.char_emb = 20;
   o.char_hidden = 64;
   o.word_dropout = 0;
-  o.init = DY_TAGGER_INIT_TORCH;
+  o.init = DY_TAGGER_INIT_GLOROT;
   o.name = "tagger";
   return o;
 }

@@ -29,14 +29,17 @@ static void usage(FILE *f) {
           "  --trainer sgd|momentum|adagrad|rmsprop|adam   [sgd]\n"
           "  --lr X                learning rate [sgd, momentum 0.1; adagrad 0.1; rmsprop, adam 0.001]\n"
           "  --clip X              gradient clipping by global norm, 0 = off [5]\n"
+          "  --lr-decay D          learning rate in epoch e: lr / (1 + D (e - 1)) [0]\n"
           "  --epochs N [1]  --seed N [1]  --model PATH (save the best dev epoch) [none]\n"
           "  --upos | --xpos       tag column [upos]\n"
           "  --min-count K         words seen fewer than K times in training map to UNK [1]\n"
           "  --word-dropout P      replace training words by UNK with probability P [0]\n"
           "  --word-dropout-alpha A  a word seen c times becomes UNK with probability A/(A+c) [0]\n"
           "  --dropout P           variational dropout on the RNN's inputs and states [0]\n"
-          "  --init torch|glorot   initialisation [torch]\n"
-          "  --quiet               no progress output\n");
+          "  --init glorot|torch   initialisation: DyNet's Glorot or PyTorch's defaults (N(0,1) embeddings) [glorot]\n"
+          "  --quiet               no progress output\n"
+          "recipe (UD EWT UPOS, dev 0.944-0.947 in epochs 6-10; models/dy_tagger.h):\n"
+          "  --bi --char --epochs 10 --word-dropout-alpha 0.25 --dropout 0.2 --lr-decay 0.1\n");
 }
 
 static int die(const char *msg) {
@@ -113,7 +116,7 @@ static int cmd_train(int argc, char **argv) {
   dy_tagger_opts o = dy_tagger_defaults();
   o.bidirectional = 0;
   unsigned long epochs = 1, seed = 1, min_count = 1, u = 0;
-  double lr = 0, clip = 5, d = 0;
+  double lr = 0, clip = 5, d = 0, lr_decay = 0;
   unsigned flags = DY_CONLLU_UPOS;
   int quiet = 0;
   for (int i = 2; i < argc; i++) {
@@ -144,6 +147,10 @@ static int cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--trainer")) { NEED_ARG(); trainer_name = v; }
     else if (!strcmp(a, "--lr")) { NEED_ARG(); if (!parse_d(a, v, &lr) || lr <= 0) return die("--lr wants a positive number"), 2; }
     else if (!strcmp(a, "--clip")) { NEED_ARG(); if (!parse_d(a, v, &clip)) return 2; }
+    else if (!strcmp(a, "--lr-decay")) {
+      NEED_ARG();
+      if (!parse_d(a, v, &lr_decay) || lr_decay < 0) return die("--lr-decay wants a number >= 0"), 2;
+    }
     else if (!strcmp(a, "--word-dropout")) {
       NEED_ARG();
       if (!parse_d(a, v, &d) || d < 0 || d >= 1) return die("--word-dropout wants a probability in [0, 1)"), 2;
@@ -231,6 +238,7 @@ static int cmd_train(int argc, char **argv) {
     goto out;
   }
   dy_trainer_set_clip(tr, (dy_real)clip);
+  if (lr_decay > 0) dy_trainer_set_schedule(tr, DY_LR_INV, (dy_real)lr_decay, 1);
   printf("tagger: %s%s%s, emb %u, hidden %u x %u layer(s), mlp %u, %zu parameters | %s lr %g, clip %g, seed %lu\n",
          o.bidirectional ? "bi-" : "", o.rnn == DY_LSTM ? "LSTM" : o.rnn == DY_GRU ? "GRU" : "S-RNN",
          o.chars ? " + char BiLSTM" : "", (unsigned)o.emb, (unsigned)o.hidden, (unsigned)o.layers, (unsigned)o.mlp,
@@ -243,8 +251,10 @@ static int cmd_train(int argc, char **argv) {
   dy_graph_set_seed(g, seed);
   progress_ctx pc = {isatty(2), quiet, 0, 0, 0};
   double best = -1;
+  unsigned long best_ep = 0;
   for (unsigned long ep = 1; ep <= epochs; ep++) {
     dy_tagger_shuffle(order, train->nsent, seed * 1000003u + ep);
+    dy_trainer_set_epoch(tr, (uint32_t)(ep - 1));
     pc.epoch = (unsigned)ep;
     pc.last = 0;
     pc.next_line = 0;
@@ -262,19 +272,23 @@ static int cmd_train(int argc, char **argv) {
       die(err);
       goto out;
     }
-    printf("epoch %lu: train loss/word %.4f, %.1fs, %.0f words/s (%.0f per CPU second) | dev acc %.4f, "
+    printf("epoch %lu: train loss/word %.4f (lr %g), %.1fs, %.0f words/s (%.0f per CPU second) | dev acc %.4f, "
            "unknown words %.4f (%zu), known words %.4f, loss/word %.4f\n",
-           ep, ts.words ? ts.loss / (double)ts.words : 0, ts.seconds, ts.words_per_sec,
+           ep, ts.words ? ts.loss / (double)ts.words : 0, (double)dy_trainer_lr(tr), ts.seconds, ts.words_per_sec,
            ts.cpu_seconds > 0 ? (double)ts.words / ts.cpu_seconds : 0, ds.acc, ds.unk_acc, ds.unk_words,
            ds.words > ds.unk_words ? (double)(ds.correct - ds.unk_correct) / (double)(ds.words - ds.unk_words) : 0,
            ds.words ? ds.loss / (double)ds.words : 0);
     fflush(stdout);
-    if (model_path && ds.acc > best) {
+    if (ds.acc > best) {
       best = ds.acc;
+      best_ep = ep;
+    }
+    if (model_path && best_ep == ep) {
       if (dy_tagger_save(t, W, T, model_path, err, sizeof err) != DY_OK) { die(err); goto out; }
       printf("saved %s (+ .opts .words .tags)%s\n", model_path, flags == DY_CONLLU_XPOS ? "; tag with --xpos" : "");
     }
   }
+  if (epochs > 1) printf("best dev acc %.4f in epoch %lu%s\n", best, best_ep, model_path ? " (the saved model)" : "");
   rc = 0;
 out:
   free(order);

@@ -355,9 +355,84 @@ START_TEST(frequency_word_dropout) {
 }
 END_TEST
 
+START_TEST(word_dropout_deterministic_for_a_seed) {
+  /* the UNK replacements come from the graph's RNG: the same graph seed
+   * replaces the same words; rate 0 (the default) replaces none, so training
+   * mode gives the test-mode loss */
+  uint32_t words[40], tags[40];
+  for (uint32_t i = 0; i < 40; i++) words[i] = 1 + i % 7, tags[i] = i % 2;
+  dy_model *m = dy_model_new(2);
+  dy_tagger_opts o = small_opts(DY_LSTM, 1);
+  dy_tagger *t0 = dy_tagger_new(m, &o, 8, 2);
+  o.word_dropout = (dy_real)0.3;
+  o.name = "wd";
+  dy_tagger *t = dy_tagger_new(m, &o, 8, 2);
+  ck_assert_ptr_nonnull(t0);
+  ck_assert_ptr_nonnull(t);
+  dy_lookup *E = dy_model_find_lookup(m, "wd/E");
+  dy_tagger_sent s = {40, words, tags, NULL};
+  dy_graph *g = dy_graph_new();
+  uint32_t seen[3][9];
+  for (int run = 0; run < 3; run++) {
+    dy_graph_renew(g);
+    dy_graph_set_seed(g, run < 2 ? 11 : 12);
+    ck_assert_int_eq(dy_backward(dy_tagger_loss(t, g, &s)), DY_OK);
+    /* rows touched, in order of first touch: UNK among them */
+    size_t nt = dy_lookup_num_touched(E);
+    ck_assert_uint_le(nt, 9);
+    memset(seen[run], 0xff, sizeof seen[run]);
+    for (size_t k = 0; k < nt; k++) seen[run][k] = dy_lookup_touched(E)[k];
+    dy_model_zero_grads(m);
+  }
+  ck_assert_int_eq(memcmp(seen[0], seen[1], sizeof seen[0]), 0);
+  ck_assert_int_ne(memcmp(seen[0], seen[2], sizeof seen[0]), 0); /* another seed, other draws */
+  int unk = 0;
+  for (int k = 0; k < 9; k++) unk += seen[0][k] == DY_TAGGER_UNK;
+  ck_assert_int_eq(unk, 1); /* 40 words at 0.3: some became UNK */
+  /* rate 0: training mode changes nothing */
+  dy_graph_renew(g);
+  dy_real l_train = dy_scalar(dy_tagger_loss(t0, g, &s));
+  dy_graph_renew(g);
+  dy_graph_set_train(g, 0);
+  dy_real l_test = dy_scalar(dy_tagger_loss(t0, g, &s));
+  ck_assert(l_train == l_test);
+  dy_graph_free(g);
+  dy_tagger_free(t0);
+  dy_tagger_free(t);
+  dy_model_free(m);
+}
+END_TEST
+
+START_TEST(default_init_is_glorot) {
+  /* DyNet's rule: embedding rows U(+-sqrt(3/emb)), MLP (32, 100) weights
+   * U(+-sqrt(6/132)), zero MLP biases; LSTM forget-gate bias 1 */
+  dy_model *m = dy_model_new(9);
+  dy_tagger_opts o = dy_tagger_defaults();
+  ck_assert_int_eq(o.init, DY_TAGGER_INIT_GLOROT);
+  dy_tagger *t = dy_tagger_new(m, &o, 400, 17);
+  ck_assert_ptr_nonnull(t);
+  const dy_real *e = dy_lookup_row(dy_model_find_lookup(m, "tagger/E"), 0);
+  double b = sqrt(3.0 / 128), mx = 0;
+  for (size_t i = 0; i < 400 * 128; i++) mx = fmax(mx, fabs(e[i]));
+  ck_assert_msg(mx <= b && mx > 0.99 * b, "max |E| %g, bound %g", mx, b);
+  const dy_real *h = dy_param_values(dy_model_find_param(m, "tagger/H"));
+  b = sqrt(6.0 / 132);
+  mx = 0;
+  for (size_t i = 0; i < 3200; i++) mx = fmax(mx, fabs(h[i]));
+  ck_assert_msg(mx <= b && mx > 0.95 * b, "max |H| %g, bound %g", mx, b);
+  const dy_real *bh = dy_param_values(dy_model_find_param(m, "tagger/bh"));
+  for (int i = 0; i < 32; i++) ck_assert(bh[i] == 0);
+  const dy_real *bl = dy_param_values(dy_model_find_param(m, "tagger/rnn/fwd/l0/b"));
+  ck_assert(bl[50] == 1 && bl[99] == 1 && bl[0] == 0);
+  dy_tagger_free(t);
+  dy_model_free(m);
+}
+END_TEST
+
 START_TEST(torch_init_ranges) {
   dy_model *m = dy_model_new(9);
   dy_tagger_opts o = dy_tagger_defaults();
+  o.init = DY_TAGGER_INIT_TORCH;
   dy_tagger *t = dy_tagger_new(m, &o, 400, 17);
   ck_assert_ptr_nonnull(t);
   dy_lookup *E = dy_model_find_lookup(m, "tagger/E");
@@ -576,6 +651,8 @@ static Suite *suite(void) {
   tcase_add_test(q, char_batch_same_as_word_by_word);
   tcase_add_test(q, word_dropout_maps_to_unk);
   tcase_add_test(q, frequency_word_dropout);
+  tcase_add_test(q, word_dropout_deterministic_for_a_seed);
+  tcase_add_test(q, default_init_is_glorot);
   tcase_add_test(q, torch_init_ranges);
   tcase_add_test(q, empty_unknown_and_bad_sentences);
   tcase_add_test(q, shuffle_is_a_permutation);
