@@ -566,7 +566,7 @@ static int forward_to(dy_graph *g, uint32_t last) {
     }
   }
   g->nfwd = last + 1;
-  return 0;
+  return g->status == DY_OK ? 0 : -1; /* an op's forward may fail the graph (a stale parameter) */
 }
 
 const dy_real *dy_forward(dy_expr e) {

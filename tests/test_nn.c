@@ -601,6 +601,24 @@ START_TEST(stale_param_nodes) {
 }
 END_TEST
 
+/* Backward with no forward before it: the forward it runs meets the stale node,
+ * and backward returns that status (not DY_OK) and adds no gradient. */
+START_TEST(stale_param_nodes_backward_first) {
+  dy_model *m = dy_model_new(1);
+  dy_param *W = dy_model_add_param(m, "enc/W", dy_d1(3), dy_init_uniform(-1, 1));
+  dy_param *b = dy_model_add_param(m, "b", dy_d1(3), dy_init_uniform(-1, 1));
+  dy_graph *g = dy_graph_new();
+  dy_expr w = dy_param_expr(g, W); /* node 0: the first stale node forward meets */
+  dy_expr L = dy_sum_elems(dy_cmult(w, dy_param_expr(g, b)));
+  grow_storage(m, "late");
+  ck_assert_int_eq(dy_backward(L), DY_ESTALE);
+  expect_stale(g, "'enc/W'", "forward");
+  ck_assert(dy_model_grad_norm(m) == 0);
+  dy_graph_free(g);
+  dy_model_free(m);
+}
+END_TEST
+
 /* Forward on the old storage, parameters added, then backward alone: the
  * node's hook names it; its gradient went to the kept old buffer (no write to
  * freed memory) and is not in the model's. A second storage move while nodes
@@ -674,6 +692,7 @@ int main(void) {
   tcase_add_test(tc, no_malloc_steady_state);
   tcase_add_test(tc, stale_param_nodes);
   tcase_add_test(tc, stale_param_nodes_in_backward);
+  tcase_add_test(tc, stale_param_nodes_backward_first);
   tcase_add_test(tc, load_while_nodes_alive);
   suite_add_tcase(s, tc);
   return t_run(s);
