@@ -181,7 +181,7 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   if (nc < need) nc = need;
   /* graph nodes built on the old buffers may still be forwarded or given
    * gradients: keep the buffers (see "parameter nodes" below) */
-  if (m->nodes_built && m->vals && m->nretired + 2 > m->cap_retired) {
+  if (atomic_load_explicit(&m->nodes_built, memory_order_relaxed) && m->vals && m->nretired + 2 > m->cap_retired) {
     uint32_t rc = m->cap_retired ? 2 * m->cap_retired : 8;
     void **r = dy_model_alloc(m, (size_t)rc * sizeof *r);
     if (!r) {
@@ -206,7 +206,7 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   }
   memset(v + m->size, 0, (nc - m->size) * sizeof(dy_real));
   memset(g + m->size, 0, (nc - m->size) * sizeof(dy_real));
-  if (m->nodes_built && m->vals) {
+  if (atomic_load_explicit(&m->nodes_built, memory_order_relaxed) && m->vals) {
     m->retired[m->nretired++] = m->vals;
     m->retired[m->nretired++] = m->grads;
   } else {
@@ -217,7 +217,7 @@ static int storage_reserve(dy_model *m, size_t n, const char *name) {
   m->grads = g;
   m->cap = nc;
   m->gen++;
-  m->nodes_built = 0;
+  atomic_store_explicit(&m->nodes_built, 0, memory_order_relaxed);
   return 0;
 }
 
@@ -716,7 +716,8 @@ static dy_expr param_node(dy_graph *g, dy_model *m, dy_dim d, size_t off, dy_rea
   if (!dy_expr_valid(e)) return e;
   g->nodes[e.id].op = &op_param;
   p->id = e.id;
-  m->nodes_built = 1;
+  if (!atomic_load_explicit(&m->nodes_built, memory_order_relaxed)) /* no store (no cache-line traffic) once set */
+    atomic_store_explicit(&m->nodes_built, 1, memory_order_relaxed);
   return dy_expr_set_name(e, name);
 }
 

@@ -3,6 +3,7 @@
 #ifndef DY_NN_INTERNAL_H
 #define DY_NN_INTERNAL_H
 
+#include <stdatomic.h>
 #include "dy_nn.h"
 
 /* Longest full (scoped) parameter name, bytes without the terminating NUL. */
@@ -53,7 +54,8 @@ struct dy_model {
   char err[1024];
   /* Parameter nodes and storage moves (nn/model.c, "parameter nodes"): */
   uint64_t gen;        /* storage generation: +1 each time vals/grads move */
-  int nodes_built;     /* a graph node was built on the current vals/grads */
+  atomic_int nodes_built; /* a graph node was built on the current vals/grads (graphs in several
+                             threads may build nodes at once: atomic, relaxed) */
   void **retired;      /* (nretired) old vals/grads kept for such nodes until free */
   uint32_t nretired, cap_retired;
 };
