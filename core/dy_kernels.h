@@ -36,6 +36,9 @@ dy_real dy_dotk(size_t n, const dy_real *x, const dy_real *y);
 void dy_scal(size_t n, dy_real a, dy_real *x);
 /* y += x. */
 void dy_vadd(size_t n, const dy_real *x, dy_real *y);
+/* B(N,M) = A(M,N)^T (lda >= N, ldb >= M; A and B do not overlap): register
+ * tiles of 16x16 (AVX-512) or 8x8 (AVX2) floats, each read and written whole. */
+void dy_transposek(size_t M, size_t N, const dy_real *A, size_t lda, dy_real *B, size_t ldb);
 
 /* Name of the product backend in use ("builtin" or "openblas"/"cblas"). With
  * OpenBLAS, the first product sets it to one thread unless OPENBLAS_NUM_THREADS
@@ -55,6 +58,7 @@ typedef struct dy_kernel_table {
               size_t lda);
   void (*axpy)(size_t n, dy_real a, const dy_real *x, dy_real *y);
   dy_real (*dot)(size_t n, const dy_real *x, const dy_real *y);
+  void (*transpose)(size_t M, size_t N, const dy_real *A, size_t lda, dy_real *B, size_t ldb);
 } dy_kernel_table;
 
 /* The table of isa ("generic", "avx2", "avx512"), or NULL when this CPU or

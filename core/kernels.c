@@ -151,8 +151,28 @@ static void gemm_generic(int ta, int tb, size_t M, size_t N, size_t K, dy_real a
   }
 }
 
+/* B(N,M) = A(M,N)^T in 8x8 blocks: the block's source rows stay in L1
+ * while its columns are written out. */
+static void transpose_generic(size_t M, size_t N, const dy_real *restrict A, size_t lda,
+                              dy_real *restrict B, size_t ldb) {
+  for (size_t i0 = 0; i0 < M; i0 += 8)
+    for (size_t j0 = 0; j0 < N; j0 += 8) {
+      size_t ie = i0 + 8 < M ? i0 + 8 : M, je = j0 + 8 < N ? j0 + 8 : N;
+      for (size_t j = j0; j < je; j++)
+        for (size_t i = i0; i < ie; i++) B[j * ldb + i] = A[i * lda + j];
+    }
+}
+
+/* The edges of a tiled transpose: rows [m0, M) of all columns and columns
+ * [n0, N) of rows [0, m0). */
+static inline void transpose_edges(size_t M, size_t N, size_t m0, size_t n0, const dy_real *A,
+                                   size_t lda, dy_real *B, size_t ldb) {
+  if (m0 < M) transpose_generic(M - m0, N, A + m0 * lda, lda, B + m0, ldb);
+  if (n0 < N) transpose_generic(m0, N - n0, A + n0, lda, B + n0 * ldb, ldb);
+}
+
 static const dy_kernel_table table_generic = {
-    "generic", gemm_generic, gemv_generic, ger_generic, axpy_generic, dot_generic,
+    "generic", gemm_generic, gemv_generic, ger_generic, axpy_generic, dot_generic, transpose_generic,
 };
 
 /* ========================================================== x86 SIMD sets */
@@ -230,6 +250,42 @@ KFN static inline float hsum_avx2(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1)));
 }
 #endif
+/* B(N,M) = A(M,N)^T: 8x8 tiles in registers (unpack, shuffle, lane swap),
+ * the edges in scalar blocks. */
+KFN static void transpose_avx2(size_t M, size_t N, const dy_real *A, size_t lda, dy_real *B,
+                               size_t ldb) {
+#if DY_USE_DOUBLE
+  transpose_generic(M, N, A, lda, B, ldb);
+#else
+  size_t m0 = M / 8 * 8, n0 = N / 8 * 8;
+  for (size_t i = 0; i < m0; i += 8)
+    for (size_t j = 0; j < n0; j += 8) {
+      const float *a = A + i * lda + j;
+      __m256 r0 = _mm256_loadu_ps(a), r1 = _mm256_loadu_ps(a + lda), r2 = _mm256_loadu_ps(a + 2 * lda),
+             r3 = _mm256_loadu_ps(a + 3 * lda), r4 = _mm256_loadu_ps(a + 4 * lda),
+             r5 = _mm256_loadu_ps(a + 5 * lda), r6 = _mm256_loadu_ps(a + 6 * lda),
+             r7 = _mm256_loadu_ps(a + 7 * lda);
+      __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+      __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+      __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+      __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+      __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float *b = B + j * ldb + i;
+      _mm256_storeu_ps(b, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(b + ldb, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(b + 2 * ldb, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(b + 3 * ldb, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(b + 4 * ldb, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(b + 5 * ldb, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(b + 6 * ldb, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(b + 7 * ldb, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+  transpose_edges(M, N, m0, n0, A, lda, B, ldb);
+#endif
+}
 #define HSUM hsum_avx2
 #define HSUM4 hsum4_avx2
 #include "kernels_isa.h"
@@ -304,6 +360,55 @@ KFN static inline void hsum4_avx512(__m512 a, __m512 b, __m512 c, __m512 d, floa
 #undef H512
 }
 #endif
+/* B(N,M) = A(M,N)^T: 16x16 tiles in registers (unpack by 32 and 64 bits,
+ * then two rounds of 128-bit lane shuffles); the tiles of the last rows and
+ * columns are loaded and stored under masks (masked-out lanes are never read
+ * or written), so there is no scalar edge. */
+KFN static void transpose_avx512(size_t M, size_t N, const dy_real *A, size_t lda, dy_real *B,
+                                 size_t ldb) {
+#if DY_USE_DOUBLE
+  transpose_generic(M, N, A, lda, B, ldb);
+#else
+  for (size_t i = 0; i < M; i += 16)
+    for (size_t j = 0; j < N; j += 16) {
+      const size_t mr = M - i < 16 ? M - i : 16, nc = N - j < 16 ? N - j : 16;
+      const __mmask16 cm = KMASK(nc), rm = KMASK(mr);
+      const float *a = A + i * lda + j;
+      __m512 r[16], t[16];
+      _Pragma("GCC unroll 16") for (int q = 0; q < 16; q++)
+        r[q] = (size_t)q < mr ? _mm512_maskz_loadu_ps(cm, a + (size_t)q * lda) : _mm512_setzero_ps();
+      _Pragma("GCC unroll 8") for (int q = 0; q < 16; q += 2) {
+        t[q] = _mm512_unpacklo_ps(r[q], r[q + 1]);
+        t[q + 1] = _mm512_unpackhi_ps(r[q], r[q + 1]);
+      }
+#define PD(x) _mm512_castps_pd(x)
+#define PS(x) _mm512_castpd_ps(x)
+      _Pragma("GCC unroll 4") for (int q = 0; q < 16; q += 4) {
+        r[q] = PS(_mm512_unpacklo_pd(PD(t[q]), PD(t[q + 2])));
+        r[q + 1] = PS(_mm512_unpackhi_pd(PD(t[q]), PD(t[q + 2])));
+        r[q + 2] = PS(_mm512_unpacklo_pd(PD(t[q + 1]), PD(t[q + 3])));
+        r[q + 3] = PS(_mm512_unpackhi_pd(PD(t[q + 1]), PD(t[q + 3])));
+      }
+#undef PD
+#undef PS
+      /* r[4b + c] holds, in its 128-bit lane L, column 4L + c of rows 4b..4b+3 */
+      _Pragma("GCC unroll 4") for (int c = 0; c < 4; c++) {
+        t[c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88);
+        t[4 + c] = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xDD);
+        t[8 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88);
+        t[12 + c] = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xDD);
+      }
+      _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {
+        r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
+      }
+      /* r[q]: column q of the tile (rows 0..15 in order), row q of B's tile */
+      float *b = B + j * ldb + i;
+      _Pragma("GCC unroll 16") for (int q = 0; q < 16; q++)
+        if ((size_t)q < nc) _mm512_mask_storeu_ps(b + (size_t)q * ldb, rm, r[q]);
+    }
+#endif
+}
 #define HSUM4 hsum4_avx512
 #include "kernels_isa.h"
 #endif /* x86 */
@@ -407,4 +512,8 @@ void dy_gemm(int ta, int tb, size_t M, size_t N, size_t K, dy_real alpha, const 
   }
 #endif
   kern()->gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void dy_transposek(size_t M, size_t N, const dy_real *A, size_t lda, dy_real *B, size_t ldb) {
+  kern()->transpose(M, N, A, lda, B, ldb);
 }

@@ -792,7 +792,7 @@ KFN static void FN(gemm)(int ta, int tb, size_t M, size_t N, size_t K, dy_real a
 }
 
 static const dy_kernel_table FN(table) = {
-    ISA_NAME, FN(gemm), FN(gemv), FN(ger), FN(axpy), FN(dot),
+    ISA_NAME, FN(gemm), FN(gemv), FN(ger), FN(axpy), FN(dot), FN(transpose),
 };
 
 #undef KC_

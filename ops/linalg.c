@@ -199,8 +199,12 @@ static int transpose_dim(dy_graph *g, dy_node *n) {
   return 0;
 }
 
-/* y (c,r) = x (r,c)^T; with add, y += x^T */
+/* y (c,r) = x (r,c)^T (the tiled kernel); with add, y += x^T */
 static void transpose_into(const dy_real *x, dy_real *y, size_t r, size_t c, int add) {
+  if (!add) {
+    dy_transposek(r, c, x, c, y, r);
+    return;
+  }
   for (size_t i = 0; i < r; i++)
     for (size_t j = 0; j < c; j++) {
       if (add) y[j * r + i] += x[i * c + j];

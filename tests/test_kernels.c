@@ -2,7 +2,8 @@
  * points, which may call BLAS) against a naive double-precision reference:
  * gemm in all four transpose combinations over odd and RNN sizes, alpha/beta
  * variants (beta = 0 with NaN in C), leading dimensions above the minimum with
- * NaN in the padding (which must never be read); gemv both ways, ger, axpy, dot. */
+ * NaN in the padding (which must never be read); gemv both ways, ger, axpy, dot;
+ * transpose (exact, padding of both sides untouched). */
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ static size_t impls(k_impl *out) {
   out[n].t.ger = dy_ger;
   out[n].t.axpy = dy_axpy;
   out[n].t.dot = dy_dotk;
+  out[n].t.transpose = dy_transposek;
   n++;
   const char *isas[] = {"generic", "avx2", "avx512"};
   for (int i = 0; i < 3; i++) {
@@ -303,6 +305,34 @@ START_TEST(ger_axpy_dot) {
 }
 END_TEST
 
+/* B = A^T bit for bit over sizes around the 8 and 16 tiles, with leading
+ * dimensions above the minimum: B's padding (NaN) stays, A's is never read
+ * (NaN there would show in B). */
+START_TEST(transpose_exact) {
+  k_impl im[4];
+  size_t ni = impls(im);
+  static const size_t ms[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 50, 64, 200};
+  for (size_t q = 0; q < ni; q++)
+    for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
+      for (size_t b = 0; b < sizeof ms / sizeof ms[0]; b++)
+        for (size_t pad = 0; pad <= 3; pad += 3) {
+          size_t M = ms[a], N = ms[b], lda = N + pad, ldb = M + pad;
+          t_rng r = {a * 31 + b + pad};
+          dy_real *A = rand_mat(&r, M, N, lda), *B = nan_buf(N * ldb);
+          im[q].t.transpose(M, N, A, lda, B, ldb);
+          for (size_t j = 0; j < N; j++) {
+            for (size_t i = 0; i < M; i++)
+              ck_assert_msg(B[j * ldb + i] == A[i * lda + j], "%s transpose %zux%zu pad %zu: B(%zu,%zu) = %g, A(%zu,%zu) = %g",
+                            im[q].name, M, N, pad, j, i, (double)B[j * ldb + i], i, j, (double)A[i * lda + j]);
+            for (size_t i = M; i < ldb; i++)
+              ck_assert_msg(isnan(B[j * ldb + i]), "%s transpose %zux%zu wrote B's padding", im[q].name, M, N);
+          }
+          free(A);
+          free(B);
+        }
+}
+END_TEST
+
 START_TEST(dispatch) {
   const dy_kernel_table *t = dy_kernels_table(NULL);
   ck_assert_ptr_nonnull(t);
@@ -329,6 +359,7 @@ int main(void) {
   K_CASE("gemv", gemv_both_ways);
   K_CASE("gemv_unaligned", gemv_unaligned_rows);
   K_CASE("vector", ger_axpy_dot);
+  K_CASE("transpose", transpose_exact);
 #undef K_CASE
   return t_run(s);
 }
