@@ -179,7 +179,8 @@ static dy_real *rand_buf(size_t n, uint64_t seed) {
 }
 
 static const char help[] =
-    "Products at the RNN sizes (W 50x178, 200x178, 128x128, 512x512):\n"
+    "Products at the RNN sizes (W 50x178, 200x178, 128x128, 512x512; the BiLSTM tagger's\n"
+    "W_x 200x128 and its recurrent step on W_h^T 50x200, as the whole-sequence nodes do it):\n"
     "  gemv    y = W x (forward, batch 1)\n"
     "  gemv_t  x += W^T y (backward, batch 1)\n"
     "  gemm    batches of B vectors in the layout ops use: Y (B,r) = X W^T (forward),\n"
@@ -219,6 +220,8 @@ static int run(bench_ctx *ctx, int argc, char **argv) {
   const kcase cases[] = {
       SIZE(50, 178), SIZE(200, 178), SIZE(128, 128), {"gemm", 128, 128, 128, 0, 0, "A B"},
       SIZE(512, 512), {"gemm", 512, 512, 512, 0, 0, "A B"},
+      SIZE(200, 128), {"gemv_t", 50, 200, 1, 0, 0, "W_h h (W_h^T)"},
+      {"gemv", 50, 200, 1, 0, 0, "W_h^T dr (W_h^T)"},
   };
 #undef SIZE
   enum { NCASES = sizeof cases / sizeof cases[0] };
