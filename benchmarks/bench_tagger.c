@@ -69,9 +69,12 @@ static dy_trainer *make_trainer(dy_model *m, const char *name, double lr) {
  * seed: nothing depends on thread timing.
  *
  * Barriers: a thread spins (with a pause) for up to --spin-us microseconds
- * (default 50), then sleeps on a condition variable; the last to arrive
+ * (default 1000), then sleeps on a condition variable; the last to arrive
  * wakes the sleepers. Spinning only costs when the machine has fewer free
- * cores than threads. */
+ * cores than threads. A step takes 200-700 us, so with a core per thread
+ * nobody needs to sleep; a sleeper's wake-up costs tens of microseconds on
+ * a virtual machine (at 50 us of spinning, two threads ran at 49-51k words/s
+ * where 1000 us gave 70-77k, same minutes). */
 #include <stdatomic.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -350,7 +353,7 @@ static int run_tagger(bench_ctx *ctx, int argc, char **argv) {
   const char *train = NULL, *dev = NULL, *trainer = "sgd", *rnn = "lstm";
   long bi = 1, chars = 0, emb = 128, hidden = 50, mlp = 32, tsents = 2000, warmup = 50, epochs = 1;
   long seed = 1, min_count = 1, max_train = 0, threads = 1, avg = 0, profile = 0;
-  double lr = 0, spin_us = 50, clip = 5, lr_decay = 0, wdrop = -1, walpha = -1, rdrop = -1;
+  double lr = 0, spin_us = 1000, clip = 5, lr_decay = 0, wdrop = -1, walpha = -1, rdrop = -1;
   const char *init = NULL;
   for (int i = 1; i < argc; i++) {
     int r;
@@ -561,7 +564,7 @@ const bench_task bench_task_tagger = {
     "  --dropout P (RNN dropout)  (defaults: dy_tagger_defaults(), models/dy_tagger.h)\n"
     "  --threads N (1): data-parallel, N sentences per update (one per thread), their\n"
     "  gradients summed (--avg: averaged); steps group sentences of about equal length\n"
-    "  --spin-us X (50): a thread at a barrier spins up to X microseconds, then sleeps\n"
+    "  --spin-us X (1000): a thread at a barrier spins up to X microseconds, then sleeps\n"
     "  --profile: with --threads > 1, per-step thread CPU times: work, update, critical path\n"
     "  RESULT keys: rnn bi trainer chars words_per_sec words_per_cpu_sec dev_acc dev_unk_acc\n"
     "               timed_words epochs data threads\n",
