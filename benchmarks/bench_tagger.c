@@ -73,8 +73,8 @@ static dy_trainer *make_trainer(dy_model *m, const char *name, double lr) {
  * wakes the sleepers. Spinning only costs when the machine has fewer free
  * cores than threads. A step takes 200-700 us, so with a core per thread
  * nobody needs to sleep; a sleeper's wake-up costs tens of microseconds on
- * a virtual machine (at 50 us of spinning, two threads ran at 49-51k words/s
- * where 1000 us gave 70-77k, same minutes). */
+ * a virtual machine (two threads, same minutes: 49-51k words/s at 50 us of
+ * spinning, 70-71k at 500 us, 75-77k at 5000 us). */
 #include <stdatomic.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
