@@ -169,11 +169,10 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   const char *train = NULL, *valid = NULL;
   long steps = 1000, warmup = 20, B = 16, emb = 64, hidden = 128, layers = 1, seed = 1, vsents = 0;
   long epochs = 0;
-  int torch_order = 0, whole = 0;
+  int torch_order = 0;
   for (int i = 1; i < argc; i++) {
     int r;
     if (!strcmp(argv[i], "--torch-order")) torch_order = 1;
-    else if (!strcmp(argv[i], "--whole")) whole = 1;
     else if (!strcmp(argv[i], "--train") && i + 1 < argc) train = argv[++i];
     else if (!strcmp(argv[i], "--valid") && i + 1 < argc) valid = argv[++i];
     else if ((r = bench_opt_long(argc, argv, &i, "--steps", 1, &steps)) ||
@@ -225,7 +224,6 @@ static int run_rnnlm(bench_ctx *ctx, int argc, char **argv) {
   o.hidden = (uint32_t)hidden;
   o.layers = (uint32_t)layers;
   dy_lm *lm = dy_lm_new(m, "lm", V, &o);
-  if (whole) dy_lm_set_whole(lm, 1);
   dy_trainer *tr = dy_adam_new(m, 0.001f, 0.9f, 0.999f, 1e-8f);
   dy_trainer_set_clip(tr, 0);
   dy_graph *g = dy_graph_new();
@@ -330,7 +328,6 @@ const bench_task bench_task_rnnlm = {
     "  --steps N (1000) --warmup N (20) --batch N (16) --emb N (64) --hidden N (128)\n"
     "  --layers N (1) --valid-sents N (0 = all) --seed N (1)\n"
     "  --epochs N (0: --steps minibatches; N: N whole epochs, shuffled, a line per epoch)\n"
-    "  --whole: unroll the LSTM layer by layer, input products at once (dy_lm_set_whole(lm, 1))\n"
     "  --torch-order: shuffle the minibatches with Python's random.seed(seed) + random.shuffle, as\n"
     "                 ../shared/peers/torch_rnnlm.py does: the same minibatches in the same order\n"
     "  RESULT keys: data words_per_sec words_per_cpu_sec valid_ppl steps batch emb hidden vocab\n"
@@ -401,7 +398,7 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   long steps = 1000, warmup = 10, B = 32, T = 64, emb = 64, hidden = 128, layers = 2, seed = 1;
   long sample = 200, stream = 0, epochs = 1;
   double lr = -1, temp = 0.8, clip = 0;
-  int rmsprop = 0, whole = 0;
+  int rmsprop = 0;
   for (int i = 1; i < argc; i++) /* --kann first: later options override its sizes */
     if (!strcmp(argv[i], "--kann")) {
       B = T = 50;
@@ -413,7 +410,6 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
     if (!strcmp(argv[i], "--data") && i + 1 < argc) path = argv[++i];
     else if (!strcmp(argv[i], "--stream")) stream = 1;
     else if (!strcmp(argv[i], "--kann")) continue;
-    else if (!strcmp(argv[i], "--whole")) whole = 1;
     else if (!strcmp(argv[i], "--trainer") && i + 1 < argc &&
              (!strcmp(argv[i + 1], "adam") || !strcmp(argv[i + 1], "rmsprop")))
       rmsprop = !strcmp(argv[++i], "rmsprop");
@@ -494,7 +490,6 @@ static int run_charlm(bench_ctx *ctx, int argc, char **argv) {
   o.hidden = (uint32_t)hidden;
   o.layers = (uint32_t)layers;
   dy_lm *lm = dy_lm_new(m, "charlm", V, &o);
-  if (whole) dy_lm_set_whole(lm, 1);
   if (lr < 0) lr = rmsprop ? 0.01 : 2e-3;
   dy_trainer *tr = rmsprop ? dy_rmsprop_new(m, (dy_real)lr, 0.9f, 1e-8f)
                            : dy_adam_new(m, (dy_real)lr, 0.9f, 0.999f, 1e-8f);
@@ -603,7 +598,6 @@ const bench_task bench_task_charlm = {
     "  --steps N (1000) --warmup N (10) --batch N (32) --seq N (64) --emb N (64) --hidden N (128)\n"
     "  --layers N (2) --lr X (0.002; rmsprop 0.01) --sample N (200) --temperature X (0.8) --seed N (1)\n"
     "  --trainer adam|rmsprop (adam; rmsprop: rho 0.9) --clip X (0: none; gradient norm)\n"
-    "  --whole: unroll the LSTM layer by layer, input products at once (dy_lm_set_whole(lm, 1))\n"
     "  --kann: KANN textgen's setting (50 windows x 50 chars, RMSprop 0.01, clip 10) for the\n"
     "          figure of ../shared/peers/RESULTS.md (KANN feeds one-hot chars, no embedding)\n"
     "  --stream: truncated BPTT instead: the text as --batch parallel streams read in consecutive\n"

@@ -42,13 +42,6 @@ void dy_lm_free(dy_lm *lm);
 uint32_t dy_lm_vocab(const dy_lm *lm);
 const dy_lm_opts *dy_lm_options(const dy_lm *lm);
 dy_rnn *dy_lm_rnn(const dy_lm *lm);
-/* 1: dy_lm_loss unrolls an LSTM without dropout layer by layer, each layer's
- * input products for the whole minibatch as one matrix product and dW_h as
- * one product per layer (the same equations and parameters as dy_rnn;
- * dy_rnn_set_fused does not apply to it); 0 (default): dy_rnn_add_input step
- * by step. Same values either way; measured no faster on a busy 2-core Xeon
- * (rnnlm +1-2%, charlm 5-10% slower), hence off. */
-void dy_lm_set_whole(dy_lm *lm, int on);
 
 /* State carried between windows (truncated BPTT): h (and c) of every layer
  * for B streams, as plain values. Allocate with dy_lm_state_size(). */

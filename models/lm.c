@@ -11,7 +11,6 @@
 struct dy_lm {
   dy_lm_opts o;
   uint32_t vocab;
-  int whole;     /* 1: LSTM without dropout unrolled layer by layer (lstm_minibatch); default 0 */
   dy_lookup *E;  /* vocab rows of {emb} */
   dy_rnn *rnn;   /* emb -> hidden */
   dy_param *O;   /* (V, H) */
@@ -59,7 +58,6 @@ void dy_lm_free(dy_lm *lm) {
 uint32_t dy_lm_vocab(const dy_lm *lm) { return lm->vocab; }
 const dy_lm_opts *dy_lm_options(const dy_lm *lm) { return &lm->o; }
 dy_rnn *dy_lm_rnn(const dy_lm *lm) { return lm->rnn; }
-void dy_lm_set_whole(dy_lm *lm, int on) { lm->whole = on != 0; }
 
 static uint32_t nstates(const dy_lm *lm) { return lm->o.kind == DY_LSTM ? 2u : 1u; }
 
@@ -97,172 +95,6 @@ dy_status dy_lm_state_get(const dy_lm *lm, dy_rnn_state s, uint32_t B, dy_real *
     }
   }
   return DY_OK;
-}
-
-/* ================================================ the minibatch LSTM unroll
- * For an LSTM without dropout, dy_lm_loss unrolls layer by layer: the input
- * products of a layer for all T steps are one affine node over the T*B
- * inputs, and step t reads its B rows through an "lm_batch_slice" view
- * (no copy), then adds W_h h_{t-1} (one product per step, its dW_h deferred
- * to one product per layer) and the fused cell ops of models/rnn_cells.c.
- * The same equations and parameters as dy_rnn's steps (dy_models.h), so the
- * same values. */
-
-/* P's batch elements [aux[0], aux[0] + aux[1]) as a node (a view). */
-static int slice_dim(dy_graph *g, dy_node *n) {
-  const dy_node *a = dy_arg(g, n, 0);
-  if (n->aux[0].u + n->aux[1].u > a->dim.bd || n->aux[1].u == 0)
-    return dy_fail_shape(g, n, "batch slice [%u, %u) is outside the argument's %u batch elements",
-                         (unsigned)n->aux[0].u, (unsigned)(n->aux[0].u + n->aux[1].u), (unsigned)a->dim.bd);
-  n->dim = a->dim;
-  n->dim.bd = (uint32_t)n->aux[1].u;
-  return 0;
-}
-
-static void slice_fwd(dy_graph *g, dy_node *n) {
-  const dy_node *a = dy_arg(g, n, 0);
-  n->val = a->val + n->aux[0].u * dy_dim_per_batch(a->dim);
-}
-
-static void slice_bwd(dy_graph *g, dy_node *n, uint32_t i) {
-  dy_node *a = dy_arg(g, n, i);
-  size_t m = dy_dim_per_batch(a->dim);
-  dy_vadd(n->aux[1].u * m, n->grad, a->grad + n->aux[0].u * m);
-}
-
-static const dy_op op_slice = {"lm_batch_slice", 1, DY_OP_SETS_VAL, slice_dim, slice_fwd, slice_bwd};
-
-static dy_expr batch_slice(dy_expr a, uint32_t from, uint32_t count) {
-  dy_aux aux[DY_NAUX] = {{.u = from}, {.u = count}, {0}};
-  return dy_apply(&op_slice, &a, 1, aux);
-}
-
-/* Deferred dW_h, as dy_rnn_transduce does for batch-1 sequences: every
- * step's a_t = p_t + W_h h_{t-1} is an "lm_rec" node (the affine op's
- * forward and backward, except that it skips W_h) whose W_h argument is one
- * "lm_wh_seq" view node per layer; the view's backward runs after all the
- * steps' (its id is lower) and adds dW_h = sum_t da_t^T h_{t-1} as ONE
- * matrix product over the gathered steps instead of one per step. */
-typedef struct rec_list {
-  uint32_t n, cap;
-  uint32_t *ids; /* the lm_rec nodes reading this view */
-} rec_list;
-
-static int whseq_dim(dy_graph *g, dy_node *n) {
-  n->dim = dy_arg(g, n, 0)->dim;
-  return 0;
-}
-
-static void whseq_fwd(dy_graph *g, dy_node *n) { n->val = dy_arg(g, n, 0)->val; }
-
-/* a step that took part in the last backward */
-static int rec_live(dy_graph *g, uint32_t id) {
-  const dy_node *s = dy_node_at(g, id);
-  return id <= g->last_root && s->grad && (s->flags & DY_NODE_LIVE);
-}
-
-static void whseq_bwd(dy_graph *g, dy_node *n, uint32_t i) {
-  dy_node *W = dy_arg(g, n, i);
-  const rec_list *rl = n->aux[0].cp;
-  size_t G = W->dim.d[0], H = W->dim.d[1], rows = 0;
-  /* the view's own gradient (zero unless a node other than lm_rec reads it) */
-  if (dy_grad_fresh(W)) memcpy(W->grad, n->grad, G * H * sizeof(dy_real));
-  else dy_vadd(G * H, n->grad, W->grad);
-  for (uint32_t k = 0; k < rl->n; k++)
-    if (rec_live(g, rl->ids[k])) rows += dy_node_at(g, rl->ids[k])->dim.bd;
-  if (!rows) return;
-  dy_real *D = dy_scratch(g, rows * (G + H)), *X = D + rows * G; /* D (rows,G), X (rows,H) */
-  size_t r = 0;
-  for (uint32_t k = 0; k < rl->n; k++) {
-    if (!rec_live(g, rl->ids[k])) continue;
-    const dy_node *s = dy_node_at(g, rl->ids[k]), *h = dy_arg(g, s, 2);
-    size_t m = (size_t)s->dim.bd;
-    memcpy(D + r * G, s->grad, m * G * sizeof(dy_real));
-    if (h->dim.bd == m) memcpy(X + r * H, h->val, m * H * sizeof(dy_real));
-    else
-      for (size_t b = 0; b < m; b++) memcpy(X + (r + b) * H, h->val, H * sizeof(dy_real));
-    r += m;
-  }
-  dy_gemm(1, 0, G, H, rows, 1, D, G, X, H, 1, W->grad, H); /* dW += D^T X */
-}
-
-static const dy_op op_whseq = {"lm_wh_seq", 1, DY_OP_SETS_VAL | DY_OP_BWD_ASSIGN, whseq_dim, whseq_fwd,
-                               whseq_bwd};
-
-/* aux[0]: the affine descriptor. */
-static int rec_dim(dy_graph *g, dy_node *n) { return ((const dy_op *)n->aux[0].cp)->dim(g, n); }
-static void rec_fwd(dy_graph *g, dy_node *n) { ((const dy_op *)n->aux[0].cp)->forward(g, n); }
-static void rec_bwd(dy_graph *g, dy_node *n, uint32_t i) {
-  if (i != 1) ((const dy_op *)n->aux[0].cp)->backward(g, n, i);
-}
-
-/* not DY_OP_BWD_ASSIGN: its W_h argument's gradient (the view's) is zeroed
- * by the core and left alone */
-static const dy_op op_rec = {"lm_rec", 3, 0, rec_dim, rec_fwd, rec_bwd};
-
-static dy_expr whseq_new(dy_graph *g, dy_expr W, uint32_t cap) {
-  dy_expr bad = {g, DY_INVALID_ID, 0};
-  rec_list *rl = dy_graph_data(g, sizeof *rl + cap * sizeof(uint32_t));
-  if (!rl) return bad;
-  *rl = (rec_list){0, cap, (uint32_t *)(rl + 1)};
-  dy_aux aux[DY_NAUX] = {{.p = rl}, {0}, {0}};
-  return dy_apply(&op_whseq, &W, 1, aux);
-}
-
-/* p + W h through the view wseq; records the step. */
-static dy_expr rec_affine(const dy_op *aff, dy_expr p, dy_expr wseq, dy_expr h) {
-  dy_graph *g = wseq.g;
-  dy_expr bad = {g, DY_INVALID_ID, 0};
-  if (!aff || !dy_expr_valid(wseq)) return bad;
-  rec_list *rl = g->nodes[wseq.id].aux[0].p;
-  DY_ASSERT(rl->n < rl->cap);
-  dy_aux aux[DY_NAUX] = {{.cp = aff}, {0}, {0}};
-  dy_expr x[3] = {p, wseq, h};
-  dy_expr e = dy_apply(&op_rec, x, 3, aux);
-  if (dy_expr_valid(e)) rl->ids[rl->n++] = e.id;
-  return e;
-}
-
-/* The top layer's h for all T*B positions ({H}, batch T*B, time-major) from
- * the inputs in[T*B]; start state as start(); *final (if non-NULL) gets a
- * state holding the last h and c of every layer. */
-static dy_expr lstm_minibatch(dy_lm *lm, dy_graph *g, const uint32_t *in, uint32_t T, uint32_t B,
-                              const dy_real *state_in, dy_rnn_state *final) {
-  dy_expr bad = {g, DY_INVALID_ID, 0};
-  uint32_t L = lm->o.layers, H = lm->o.hidden;
-  dy_expr *hs = dy_graph_data(g, (size_t)T * sizeof(dy_expr));
-  if (!hs) return bad;
-  dy_expr hl[DY_RNN_MAX_LAYERS], cl[DY_RNN_MAX_LAYERS];
-  size_t HB = (size_t)H * B;
-  dy_dim d = dy_batch(dy_d1(H), B);
-  dy_expr X = dy_lookup_batch(g, lm->E, in, T * B);
-  const dy_op *aff = dy_op_find("affine");
-  for (uint32_t k = 0; k < L; k++) {
-    dy_expr Wx = dy_param_expr(g, dy_rnn_param(lm->rnn, k, "W_x"));
-    dy_expr Wh = dy_param_expr(g, dy_rnn_param(lm->rnn, k, "W_h"));
-    dy_expr b = dy_param_expr(g, dy_rnn_param(lm->rnn, k, "b"));
-    dy_expr P = dy_affine(b, Wx, X); /* {4H} x T*B: every step's W_x x_t + b */
-    dy_expr Whs = whseq_new(g, Wh, T);
-    dy_expr h = bad, c = bad;
-    if (state_in) {
-      const dy_real *p = state_in + (size_t)k * 2 * HB;
-      h = dy_input(g, d, p);
-      c = dy_input(g, d, p + HB);
-    }
-    for (uint32_t t = 0; t < T; t++) {
-      dy_expr pt = T == 1 ? P : batch_slice(P, t * B, B);
-      int zero = t == 0 && !state_in;
-      dy_expr gt = dy_lstm_gates(zero ? pt : rec_affine(aff, pt, Whs, h));
-      c = zero ? dy_lstm_c0(gt) : dy_lstm_c(gt, c);
-      h = dy_lstm_h(gt, c);
-      hs[t] = h;
-    }
-    hl[k] = h;
-    cl[k] = c;
-    X = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
-  }
-  if (final) *final = dy_rnn_start_with(lm->rnn, g, hl, cl);
-  return X;
 }
 
 /* ======================================================= the output layer
@@ -449,21 +281,16 @@ dy_expr dy_lm_loss(dy_lm *lm, dy_graph *g, const uint32_t *in, const uint32_t *o
               (unsigned)(in[i] >= lm->vocab ? in[i] : out[i]), i / B, i % B, (unsigned)lm->vocab);
       return bad;
     }
-  dy_expr hall;
-  if (lm->whole && lm->o.kind == DY_LSTM && lm->o.dropout == 0) {
-    hall = lstm_minibatch(lm, g, in, T, B, state_in, final);
-  } else {
-    dy_expr *hs = dy_graph_data(g, (size_t)T * sizeof(dy_expr));
-    if (!hs) return bad;
-    dy_rnn_state s = start(lm, g, B, state_in);
-    for (uint32_t t = 0; t < T; t++) {
-      dy_expr x = dy_lookup_batch(g, lm->E, in + (size_t)t * B, B);
-      s = dy_rnn_add_input(s, x);
-      hs[t] = dy_rnn_output(s);
-    }
-    if (final) *final = s;
-    hall = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
+  dy_expr *hs = dy_graph_data(g, (size_t)T * sizeof(dy_expr));
+  if (!hs) return bad;
+  dy_rnn_state s = start(lm, g, B, state_in);
+  for (uint32_t t = 0; t < T; t++) {
+    dy_expr x = dy_lookup_batch(g, lm->E, in + (size_t)t * B, B);
+    s = dy_rnn_add_input(s, x);
+    hs[t] = dy_rnn_output(s);
   }
+  if (final) *final = s;
+  dy_expr hall = T == 1 ? hs[0] : dy_concat_to_batch(hs, T);
   /* the output layer and loss once over all T*B positions: (V,H) x {H}x(T*B) */
   return dy_sum_batches(dy_lm_output_nll(dy_param_expr(g, lm->bo), dy_param_expr(g, lm->O), hall, out, mask));
 }

@@ -417,42 +417,44 @@ static void layer_step(const dy_rnn *r, const rnn_seq *q, dy_graph *g, uint32_t 
   *c_out = c;
 }
 
-/* Checks that x fits layer 0: a vector {X} of g (any batch). */
-static int check_input(const dy_rnn *r, dy_graph *g, dy_expr x, int32_t t) {
+/* Checks that x fits layer 0 of r: a live expression of g, a vector {X}
+ * (X = input_dim). fn names the caller in the message; t >= 0 is the step
+ * being added (x of any batch), t < 0 a whole sequence (x's batch holds the
+ * positions). Returns 0 after recording the error in g. */
+static int check_input(const dy_rnn *r, dy_graph *g, dy_expr x, const char *fn, int32_t t) {
+  char at[32] = "";
+  if (t >= 0) snprintf(at, sizeof at, "step %d: ", (int)t);
   if (x.g != g) {
-    dy_fail(g, DY_ESTALE, "rnn '%s': step %d: the input belongs to another graph%s", r->name,
-            (int)t, x.g ? "" : " (or is unset)");
+    dy_fail(g, DY_ESTALE, "%s: rnn '%s': %sthe input belongs to another graph%s", fn, r->name, at,
+            x.g ? "" : " (or is unset)");
     return 0;
   }
   if (!dy_expr_valid(x)) {
-    if (g->status == DY_OK)
-      dy_fail(g, DY_ESTALE, "rnn '%s': step %d: the input is not a live expression", r->name,
-              (int)t);
+    dy_fail(g, DY_ESTALE, "%s: rnn '%s': %sthe input is not a live expression", fn, r->name, at);
     return 0;
   }
   dy_dim d = dy_expr_dim(x);
   if (d.nd != 1 || d.d[0] != r->in) {
     char db[64];
     dy_fail(g, DY_ESHAPE,
-            "rnn '%s' (%s, input_dim %u): step %d: the input has dim %s but must be a vector "
-            "{%u} (any batch)",
-            r->name, kind_name(r->kind), (unsigned)r->in, (int)t, dy_dim_str(d, db, sizeof db),
-            (unsigned)r->in);
+            "%s: rnn '%s' (%s, input_dim %u): %sthe input has dim %s but must be a vector {%u} %s", fn,
+            r->name, kind_name(r->kind), (unsigned)r->in, at, dy_dim_str(d, db, sizeof db), (unsigned)r->in,
+            t >= 0 ? "(any batch)" : "with the positions as the batch");
     return 0;
   }
   return 1;
 }
 
-/* One step of every layer on input x, tagged t. */
-static dy_rnn_state step(dy_rnn_state s, dy_expr x, int32_t t) {
+/* One step of every layer on input x, tagged t; fn names the caller in errors. */
+static dy_rnn_state step(dy_rnn_state s, dy_expr x, int32_t t, const char *fn) {
   dy_rnn_state ns = s;
   ns.t = s.t + 1;
   ns.hzero = ns.czero = 0;
   for (uint32_t l = 0; l < L; l++) ns.h[l] = ns.c[l] = invalid(s.g);
-  if (!state_ok(&s, "dy_rnn_add_input")) return ns;
+  if (!state_ok(&s, fn)) return ns;
   const dy_rnn *r = s.rnn;
   dy_graph *g = s.g;
-  if (!check_input(r, g, x, t)) return ns;
+  if (!check_input(r, g, x, fn, t)) return ns;
   int32_t old = dy_graph_tag(g);
   dy_graph_set_tag(g, t);
   dy_expr in = x;
@@ -466,7 +468,7 @@ static dy_rnn_state step(dy_rnn_state s, dy_expr x, int32_t t) {
   return ns;
 }
 
-dy_rnn_state dy_rnn_add_input(dy_rnn_state s, dy_expr x) { return step(s, x, s.t); }
+dy_rnn_state dy_rnn_add_input(dy_rnn_state s, dy_expr x) { return step(s, x, s.t, "dy_rnn_add_input"); }
 
 dy_expr dy_rnn_h(dy_rnn_state s, uint32_t layer) {
   if (!s.g) return invalid(NULL);
@@ -505,12 +507,13 @@ dy_expr dy_rnn_output(dy_rnn_state s) {
 /* ============================================================ transduce */
 
 /* Runs r from a zero state: step t reads xs[p] and writes ys[p], tagged p,
- * where p = t, or n-1-t when rev. */
-static dy_status run(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_expr *ys, int rev) {
+ * where p = t, or n-1-t when rev. fn names the caller in errors. */
+static dy_status run(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_expr *ys, int rev,
+                     const char *fn) {
   if (!g) return DY_EARG;
   if (g->status != DY_OK) return g->status;
   if (!r || (n && (!xs || !ys))) {
-    dy_fail(g, DY_EARG, "dy_rnn_transduce: NULL builder or sequence");
+    dy_fail(g, DY_EARG, "%s: NULL builder or sequence", fn);
     return g->status;
   }
   dy_rnn_state s = dy_rnn_start(r, g);
@@ -523,7 +526,7 @@ static dy_status run(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_e
   if (!pre) {
     for (uint32_t t = 0; t < n; t++) {
       uint32_t p = rev ? n - 1 - t : t;
-      s = step(s, xs[p], (int32_t)p);
+      s = step(s, xs[p], (int32_t)p, fn);
       ys[p] = dy_rnn_output(s);
     }
     return g->status;
@@ -567,7 +570,7 @@ static dy_status run(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_e
 }
 
 dy_status dy_rnn_transduce(dy_rnn *r, dy_graph *g, const dy_expr *xs, uint32_t n, dy_expr *ys) {
-  return run(r, g, xs, n, ys, 0);
+  return run(r, g, xs, n, ys, 0, "dy_rnn_transduce");
 }
 
 /* ====================================================== whole sequence */
@@ -581,25 +584,6 @@ static void name_seq(dy_expr e, const dy_rnn *r, uint32_t l, const char *what) {
   dy_expr_set_name(e, buf);
 }
 
-/* Checks the whole-sequence input: a vector {X} of g, batch T >= 1. */
-static int check_seq_input(const dy_rnn *r, dy_graph *g, dy_expr X, const char *fn) {
-  if (X.g != g || !dy_expr_valid(X)) {
-    if (g->status == DY_OK)
-      dy_fail(g, DY_ESTALE, "%s: rnn '%s': the input is not a live expression of this graph", fn, r->name);
-    return 0;
-  }
-  dy_dim d = dy_expr_dim(X);
-  if (d.nd != 1 || d.d[0] != r->in) {
-    char db[64];
-    dy_fail(g, DY_ESHAPE,
-            "%s: rnn '%s' (%s, input_dim %u): the input has dim %s but must be a vector {%u} "
-            "with the positions as the batch",
-            fn, r->name, kind_name(r->kind), (unsigned)r->in, dy_dim_str(d, db, sizeof db), (unsigned)r->in);
-    return 0;
-  }
-  return 1;
-}
-
 /* r from a zero state over X (X) batch T (reversed when rev): one input
  * product and one whole-sequence node per layer. */
 static dy_expr run_seq(dy_rnn *r, dy_graph *g, dy_expr X, int rev, const char *fn) {
@@ -609,7 +593,7 @@ static dy_expr run_seq(dy_rnn *r, dy_graph *g, dy_expr X, int rev, const char *f
     dy_fail(g, DY_EARG, "%s: the builder is NULL", fn);
     return invalid(g);
   }
-  if (!check_seq_input(r, g, X, fn)) return invalid(g);
+  if (!check_input(r, g, X, fn, -1)) return invalid(g);
   dy_rnn_state s = dy_rnn_start(r, g);
   if (g->status != DY_OK) return invalid(g);
   const rnn_seq *q = s.seq;
@@ -722,8 +706,8 @@ dy_status dy_birnn_transduce(dy_birnn *b, dy_graph *g, const dy_expr *xs, uint32
   memcpy(cur, xs, n * sizeof(dy_expr));
   int32_t old = dy_graph_tag(g);
   for (uint32_t l = 0; l < b->layers; l++) {
-    if (run(b->dir[l][0], g, cur, n, f, 0) != DY_OK) break;
-    if (run(b->dir[l][1], g, cur, n, bw, 1) != DY_OK) break;
+    if (run(b->dir[l][0], g, cur, n, f, 0, "dy_birnn_transduce") != DY_OK) break;
+    if (run(b->dir[l][1], g, cur, n, bw, 1, "dy_birnn_transduce") != DY_OK) break;
     for (uint32_t p = 0; p < n; p++) {
       dy_graph_set_tag(g, (int32_t)p);
       dy_expr pair[2] = {f[p], bw[p]};

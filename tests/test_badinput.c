@@ -16,6 +16,7 @@
 #include "dy_corpus.h"
 #include "dy_models.h"
 #include "dy_nn.h"
+#include "dy_op.h"
 #include "dy_tagger.h"
 #include "harness.h"
 
@@ -147,6 +148,267 @@ START_TEST(every_binary_op_listed) {
       seen++;
     }
   ck_assert_uint_ge(seen, 15);
+}
+END_TEST
+
+/* ============================================ the RNN ops of models/
+ * The op tables of models/ (dy_ops_rnn_cells, dy_ops_rnn_seq) are not in
+ * dy_op_families, so they get their own walk. Every op has at least one call
+ * through its public function with an argument of the wrong shape; the
+ * variadic ops (lstm_c, gru_cell and the sequence ops, whose optional
+ * arguments are flagged in aux[0]) also have calls through dy_apply with an
+ * argument count that the public functions cannot give (for the sequence
+ * ops: the flags of a valid node with one argument fewer). Each gives a
+ * status error naming the op, is sticky, leaves the variables' gradients at
+ * 0, and after renew a valid node of the same op runs forward and backward. */
+
+#define RNN_SLOT 32 /* reals per variable */
+
+typedef struct rnn_case {
+  const char *op;      /* the op's table name, expected in the message */
+  int raw;             /* 1: built through dy_apply with a wrong argument count */
+  uint32_t nargs;      /* variables given to build */
+  dy_dim dims[5];
+  dy_expr (*build)(const dy_expr *xs);
+  dy_status st;
+  const char *need[3]; /* further strings expected in the message */
+} rnn_case;
+
+/* The descriptor named name in dy_ops_rnn_cells or dy_ops_rnn_seq, or NULL. */
+static const dy_op *rnn_op(const char *name) {
+  const dy_op *const *tables[] = {dy_ops_rnn_cells, dy_ops_rnn_seq};
+  for (size_t t = 0; t < 2; t++)
+    for (size_t i = 0; tables[t][i]; i++)
+      if (strcmp(tables[t][i]->name, name) == 0) return tables[t][i];
+  return NULL;
+}
+
+/* dy_apply of op `name` on xs[0..n) with the flags (aux[0]) of node `like`,
+ * or no aux when like is invalid. */
+static dy_expr rnn_apply(const char *name, const dy_expr *xs, uint32_t n, dy_expr like) {
+  const dy_op *op = rnn_op(name);
+  ck_assert_ptr_nonnull(op);
+  if (!dy_expr_valid(like)) return dy_apply(op, xs, n, NULL);
+  dy_aux aux[DY_NAUX];
+  memset(aux, 0, sizeof aux);
+  aux[0] = dy_node_at(like.g, like.id)->aux[0];
+  return dy_apply(op, xs, n, aux);
+}
+
+static dy_expr no_node(void) {
+  dy_expr e = {NULL, DY_INVALID_ID, 0};
+  return e;
+}
+
+static dy_expr r_gates(const dy_expr *x) { return dy_lstm_gates(x[0]); }
+static dy_expr r_gates_2(const dy_expr *x) { return rnn_apply("lstm_gates", x, 2, no_node()); }
+static dy_expr r_c0(const dy_expr *x) { return dy_lstm_c0(x[0]); }
+static dy_expr r_c(const dy_expr *x) { return dy_lstm_c(x[0], x[1]); }
+static dy_expr r_c_3(const dy_expr *x) { return rnn_apply("lstm_c", x, 3, no_node()); }
+static dy_expr r_h(const dy_expr *x) { return dy_lstm_h(x[0], x[1]); }
+static dy_expr r_h_1(const dy_expr *x) { return rnn_apply("lstm_h", x, 1, no_node()); }
+static dy_expr r_gru0(const dy_expr *x) { return dy_gru_cell0(x[0], x[1]); }
+static dy_expr r_gru(const dy_expr *x) { return dy_gru_cell(x[0], x[1], x[2]); }
+static dy_expr r_gru_1(const dy_expr *x) { return rnn_apply("gru_cell", x, 1, no_node()); }
+static dy_expr r_gru_4(const dy_expr *x) { return rnn_apply("gru_cell", x, 4, no_node()); }
+static dy_expr r_lseq(const dy_expr *x) { return dy_lstm_seq(x[0], x[1], NULL, NULL, NULL, 0); }
+static dy_expr r_lseq_h0(const dy_expr *x) { return dy_lstm_seq(x[0], x[1], &x[2], NULL, NULL, 1); }
+static dy_expr r_lseq_c0(const dy_expr *x) { return dy_lstm_seq(x[0], x[1], NULL, &x[2], NULL, 0); }
+static dy_expr r_lseq_mask(const dy_expr *x) { return dy_lstm_seq(x[0], x[1], &x[2], &x[3], &x[4], 0); }
+static dy_expr r_lseq_flags(const dy_expr *x) { /* flags say h0, c0; one argument missing */
+  return rnn_apply("lstm_seq", x, 3, dy_lstm_seq(x[0], x[1], &x[2], &x[3], NULL, 0));
+}
+static dy_expr r_gseq(const dy_expr *x) { return dy_gru_seq(x[0], x[1], x[2], NULL, NULL, 0); }
+static dy_expr r_gseq_h0(const dy_expr *x) { return dy_gru_seq(x[0], x[1], x[2], &x[3], NULL, 1); }
+static dy_expr r_gseq_mask(const dy_expr *x) { return dy_gru_seq(x[0], x[1], x[2], NULL, &x[3], 0); }
+static dy_expr r_gseq_flags(const dy_expr *x) { /* flags say mask; b_h missing */
+  return rnn_apply("gru_seq", x, 3, dy_gru_seq(x[0], x[1], x[2], NULL, &x[3], 0));
+}
+static dy_expr r_sseq(const dy_expr *x) { return dy_srnn_seq(x[0], x[1], NULL, NULL, 0); }
+static dy_expr r_sseq_h0(const dy_expr *x) { return dy_srnn_seq(x[0], x[1], &x[2], NULL, 0); }
+static dy_expr r_sseq_mask(const dy_expr *x) { return dy_srnn_seq(x[0], x[1], &x[2], &x[3], 1); }
+static dy_expr r_sseq_flags(const dy_expr *x) { /* flags say h0, mask; mask missing */
+  return rnn_apply("srnn_seq", x, 3, dy_srnn_seq(x[0], x[1], &x[2], &x[3], 0));
+}
+static dy_expr r_sseq_1(const dy_expr *x) { return rnn_apply("srnn_seq", x, 1, no_node()); }
+
+/* H = 2 throughout: LSTM gates {8}, GRU {6}; sequences of T = 3. */
+static const rnn_case rnn_cases[] = {
+    {"lstm_gates", 0, 1, {D1(5)}, r_gates, DY_ESHAPE, {"{5}", "4H", NULL}},
+    {"lstm_gates", 0, 1, {D2(8, 2)}, r_gates, DY_ESHAPE, {"{8,2}", "4H", NULL}},
+    {"lstm_gates", 1, 2, {D1(8), D1(8)}, r_gates_2, DY_EARG, {"expects 1", "got 2", NULL}},
+    {"lstm_c", 0, 1, {D1(6)}, r_c0, DY_ESHAPE, {"{6}", "4H", NULL}},
+    {"lstm_c", 0, 2, {D1(8), D2(2, 1)}, r_c, DY_ESHAPE, {"c_prev", "{2,1}", NULL}},
+    {"lstm_c", 0, 2, {D1B(8, 3), D1B(2, 2)}, r_c, DY_ESHAPE, {"{8}x3", "{2}x2", "batch sizes differ"}},
+    {"lstm_c", 1, 3, {D1(8), D1(2), D1(2)}, r_c_3, DY_ESHAPE, {"optional c_prev", NULL, NULL}},
+    {"lstm_h", 0, 2, {D1(7), D1(2)}, r_h, DY_ESHAPE, {"{7}", "4H", NULL}},
+    {"lstm_h", 0, 2, {D1B(8, 2), D1B(2, 3)}, r_h, DY_ESHAPE, {"{8}x2", "{2}x3", "batch sizes differ"}},
+    {"lstm_h", 0, 2, {D1(8), D1(3)}, r_h, DY_ESHAPE, {"(c)", "{3}", NULL}},
+    {"lstm_h", 1, 1, {D1(8)}, r_h_1, DY_EARG, {"expects 2", "got 1", NULL}},
+    {"gru_cell", 0, 2, {D1(6), D1(9)}, r_gru0, DY_ESHAPE, {"(q)", "{9}", NULL}},
+    {"gru_cell", 0, 3, {D1(6), D1(6), D1(3)}, r_gru, DY_ESHAPE, {"h_prev", "{3}", NULL}},
+    {"gru_cell", 0, 3, {D1(5), D1(6), D1(2)}, r_gru, DY_ESHAPE, {"{5}", "3H", NULL}},
+    {"gru_cell", 1, 1, {D1(6)}, r_gru_1, DY_ESHAPE, {"got 1 arguments", NULL, NULL}},
+    {"gru_cell", 1, 4, {D1(6), D1(6), D1(2), D1(2)}, r_gru_4, DY_ESHAPE, {"got 4 arguments", NULL, NULL}},
+    {"lstm_seq", 0, 2, {D1B(8, 3), D2(7, 2)}, r_lseq, DY_ESHAPE, {"W_h", "{7,2}", NULL}},
+    {"lstm_seq", 0, 2, {D1B(6, 3), D2(8, 2)}, r_lseq, DY_ESHAPE, {"input products", "{6}x3", NULL}},
+    {"lstm_seq", 0, 3, {D1B(8, 3), D2(8, 2), D1(3)}, r_lseq_h0, DY_ESHAPE, {"h0", "{3}", NULL}},
+    {"lstm_seq", 0, 3, {D1B(8, 3), D2(8, 2), D1B(2, 3)}, r_lseq_c0, DY_ESHAPE, {"c0", "{2}x3", "batch 1"}},
+    {"lstm_seq", 0, 5, {D1B(8, 3), D2(8, 2), D1(2), D1(2), D1(5)}, r_lseq_mask, DY_ESHAPE,
+     {"mask", "{5}", NULL}},
+    {"lstm_seq", 1, 4, {D1B(8, 3), D2(8, 2), D1(2), D1(2)}, r_lseq_flags, DY_ESHAPE,
+     {"expects 4 arguments for its flags", "got 3", NULL}},
+    {"gru_seq", 0, 3, {D1B(4, 3), D2(6, 2), D1(6)}, r_gseq, DY_ESHAPE, {"input products", "{4}x3", NULL}},
+    {"gru_seq", 0, 3, {D1B(6, 3), D2(6, 2), D1(5)}, r_gseq, DY_ESHAPE, {"b_h", "{5}", NULL}},
+    {"gru_seq", 0, 3, {D1B(6, 3), D2(6, 3), D1(6)}, r_gseq, DY_ESHAPE, {"W_h", "{6,3}", NULL}},
+    {"gru_seq", 0, 4, {D1B(6, 3), D2(6, 2), D1(6), D1(4)}, r_gseq_h0, DY_ESHAPE, {"h0", "{4}", NULL}},
+    {"gru_seq", 0, 4, {D1B(6, 3), D2(6, 2), D1(6), D1B(2, 2)}, r_gseq_mask, DY_ESHAPE,
+     {"mask", "{2}x2", "batch 1"}},
+    {"gru_seq", 1, 4, {D1B(6, 3), D2(6, 2), D1(6), D1(2)}, r_gseq_flags, DY_ESHAPE,
+     {"expects 4 arguments for its flags", "got 3", NULL}},
+    {"srnn_seq", 0, 2, {D1B(3, 3), D2(2, 2)}, r_sseq, DY_ESHAPE, {"input products", "{3}x3", NULL}},
+    {"srnn_seq", 0, 2, {D1B(2, 3), D2(2, 3)}, r_sseq, DY_ESHAPE, {"W_h", "{2,3}", NULL}},
+    {"srnn_seq", 0, 3, {D1B(2, 3), D2(2, 2), D1(4)}, r_sseq_h0, DY_ESHAPE, {"h0", "{4}", NULL}},
+    {"srnn_seq", 0, 4, {D1B(2, 3), D2(2, 2), D1(2), D2(2, 1)}, r_sseq_mask, DY_ESHAPE,
+     {"mask", "{2,1}", NULL}},
+    {"srnn_seq", 1, 4, {D1B(2, 3), D2(2, 2), D1(2), D1(2)}, r_sseq_flags, DY_ESHAPE,
+     {"expects 4 arguments for its flags", "got 3", NULL}},
+    {"srnn_seq", 1, 1, {D1B(2, 3)}, r_sseq_1, DY_ESHAPE,
+     {"expects 2 arguments for its flags", "got 1", NULL}},
+};
+#define NRNN (sizeof rnn_cases / sizeof *rnn_cases)
+
+/* A valid node of op `name` with every optional argument, reduced to a
+ * scalar, from variables xs (each of its own RNN_SLOT reals). */
+typedef struct rnn_use {
+  const char *op;
+  uint32_t nargs;
+  dy_dim dims[5];
+  dy_expr (*build)(const dy_expr *xs);
+} rnn_use;
+
+static dy_expr u_gates(const dy_expr *x) { return dy_lstm_gates(x[0]); }
+static dy_expr u_c(const dy_expr *x) { return dy_lstm_c(dy_lstm_gates(x[0]), x[1]); }
+static dy_expr u_h(const dy_expr *x) { return dy_lstm_h(dy_lstm_gates(x[0]), x[1]); }
+static dy_expr u_gru(const dy_expr *x) { return dy_gru_cell(x[0], x[1], x[2]); }
+static dy_expr u_lseq(const dy_expr *x) { return dy_lstm_seq(x[0], x[1], &x[2], &x[3], &x[4], 1); }
+static dy_expr u_gseq(const dy_expr *x) { return dy_gru_seq(x[0], x[1], x[2], &x[3], &x[4], 0); }
+static dy_expr u_sseq(const dy_expr *x) { return dy_srnn_seq(x[0], x[1], &x[2], &x[3], 0); }
+
+static const rnn_use rnn_uses[] = {
+    {"lstm_gates", 1, {D1B(8, 2)}, u_gates},
+    {"lstm_c", 2, {D1B(8, 2), D1(2)}, u_c},
+    {"lstm_h", 2, {D1(8), D1B(2, 3)}, u_h},
+    {"gru_cell", 3, {D1(6), D1B(6, 2), D1(2)}, u_gru},
+    {"lstm_seq", 5, {D1B(8, 3), D2(8, 2), D1(2), D1(2), D1(2)}, u_lseq},
+    {"gru_seq", 5, {D1B(6, 3), D2(6, 2), D1(6), D1(2), D1(2)}, u_gseq},
+    {"srnn_seq", 4, {D1B(2, 3), D2(2, 2), D1(2), D1(2)}, u_sseq},
+};
+#define NUSE (sizeof rnn_uses / sizeof *rnn_uses)
+
+static void rnn_fill(dy_real *v, dy_real *gv) {
+  for (int i = 0; i < 5 * RNN_SLOT; i++) v[i] = (dy_real)(0.1 * (i % 7) - 0.25), gv[i] = 0;
+}
+
+/* Builds rnn_uses' node of op in g (renewed), runs forward and backward:
+ * a finite value, DY_OK, and a nonzero gradient in every variable. */
+static void rnn_use_op(dy_graph *g, const char *op) {
+  const rnn_use *u = NULL;
+  for (size_t k = 0; k < NUSE; k++)
+    if (strcmp(rnn_uses[k].op, op) == 0) u = &rnn_uses[k];
+  ck_assert_msg(u != NULL, "op '%s' has no valid use in rnn_uses", op);
+  dy_real v[5 * RNN_SLOT], gv[5 * RNN_SLOT];
+  rnn_fill(v, gv);
+  dy_expr xs[5];
+  for (uint32_t i = 0; i < u->nargs; i++)
+    xs[i] = dy_variable(g, u->dims[i], v + i * RNN_SLOT, gv + i * RNN_SLOT);
+  dy_expr y = u->build(xs);
+  ck_assert_msg(dy_expr_valid(y), "%s after renew: %s", op, dy_graph_error(g));
+  ck_assert_ptr_eq(dy_node_at(g, y.id)->op, rnn_op(op));
+  dy_expr L = dy_sum_elems(dy_cmult(y, y));
+  ck_assert_msg(isfinite(dy_scalar(L)), "%s after renew: %s", op, dy_graph_error(g));
+  ck_assert_int_eq(dy_backward(L), DY_OK);
+  for (uint32_t i = 0; i < u->nargs; i++) {
+    int nz = 0;
+    for (int j = 0; j < RNN_SLOT; j++) nz |= gv[i * RNN_SLOT + j] != 0;
+    ck_assert_msg(nz, "%s after renew: no gradient reached argument %u", op, (unsigned)i);
+  }
+}
+
+START_TEST(shape_mismatch_every_rnn_op) {
+  const rnn_case *c = &rnn_cases[_i];
+  dy_graph *g = dy_graph_new();
+  dy_real v[5 * RNN_SLOT], gv[5 * RNN_SLOT];
+  rnn_fill(v, gv);
+  dy_expr xs[5];
+  for (uint32_t i = 0; i < c->nargs; i++) {
+    ck_assert_uint_le(dy_dim_size(c->dims[i]), RNN_SLOT);
+    xs[i] = dy_variable(g, c->dims[i], v + i * RNN_SLOT, gv + i * RNN_SLOT);
+  }
+  dy_expr good = dy_sum_elems(xs[0]);
+  ck_assert(dy_expr_valid(good));
+  dy_expr bad = c->build(xs);
+  ck_assert_msg(!dy_expr_valid(bad), "%s (case %d) accepted bad arguments", c->op, _i);
+  char what[64];
+  snprintf(what, sizeof what, "%s (case %d)", c->op, _i);
+  const char *needles[5] = {c->op, c->need[0], c->need[1], c->need[2], NULL};
+  expect_graph_err(g, c->st, what, needles);
+  /* where: a shape error names the node and its arguments */
+  if (c->st == DY_ESHAPE)
+    ck_assert_msg(strstr(dy_graph_error(g), "node"), "%s: no node id in %s", what, dy_graph_error(g));
+  /* sticky: nothing more is built, nothing runs, the first message stays */
+  char first[1024];
+  snprintf(first, sizeof first, "%s", dy_graph_error(g));
+  uint32_t n = dy_graph_size(g);
+  ck_assert(!dy_expr_valid(dy_lstm_gates(xs[0])));
+  ck_assert_uint_eq(dy_graph_size(g), n);
+  ck_assert_ptr_null(dy_forward(good));
+  ck_assert_int_eq(dy_backward(good), c->st);
+  ck_assert_str_eq(dy_graph_error(g), first);
+  for (int i = 0; i < 5 * RNN_SLOT; i++) ck_assert(gv[i] == 0); /* nothing reached the variables */
+  /* renew: the same op works in the same graph */
+  dy_graph_renew(g);
+  ck_assert_int_eq(dy_graph_status(g), DY_OK);
+  rnn_use_op(g, c->op);
+  dy_graph_free(g);
+}
+END_TEST
+
+/* Every op of dy_ops_rnn_cells and dy_ops_rnn_seq has a bad-shape case
+ * through its public function, a wrong-count case when it is variadic, and a
+ * valid use; every case names an op of those tables. A new RNN op fails here
+ * until its cases are added above. */
+START_TEST(every_rnn_op_listed) {
+  const dy_op *const *tables[] = {dy_ops_rnn_cells, dy_ops_rnn_seq};
+  size_t nops = 0, covered = 0;
+  char missing[512] = "";
+  for (size_t t = 0; t < 2; t++)
+    for (size_t i = 0; tables[t][i]; i++) {
+      const dy_op *op = tables[t][i];
+      int api = 0, raw = 0, use = 0;
+      for (size_t k = 0; k < NRNN; k++)
+        if (strcmp(rnn_cases[k].op, op->name) == 0) {
+          api += !rnn_cases[k].raw;
+          raw += rnn_cases[k].raw;
+        }
+      for (size_t k = 0; k < NUSE; k++) use += strcmp(rnn_uses[k].op, op->name) == 0;
+      nops++;
+      if (api > 0 && (op->arity >= 0 || raw > 0) && use == 1) {
+        covered++;
+      } else {
+        size_t m = strlen(missing);
+        snprintf(missing + m, sizeof missing - m,
+                 " %s (arity %d: %d bad-shape calls, %d wrong-count calls, %d valid uses)", op->name,
+                 op->arity, api, raw, use);
+      }
+    }
+  ck_assert_msg(covered == nops, "RNN ops without cases in test_badinput (need a bad-shape call through the "
+                "op's function, a wrong-count call when variadic, one valid use):%s", missing);
+  ck_assert_uint_ge(nops, 7);
+  ck_assert_uint_eq(NUSE, nops); /* no valid use of an op that left the tables */
+  for (size_t k = 0; k < NRNN; k++)
+    ck_assert_msg(rnn_op(rnn_cases[k].op) != NULL, "case %zu names '%s', not an op of the RNN tables", k,
+                  rnn_cases[k].op);
 }
 END_TEST
 
@@ -760,6 +1022,8 @@ int main(void) {
   tcase_set_timeout(t, 600);
   tcase_add_loop_test(t, shape_mismatch_every_binary_op, 0, (int)NBIN);
   tcase_add_test(t, every_binary_op_listed);
+  tcase_add_loop_test(t, shape_mismatch_every_rnn_op, 0, (int)NRNN);
+  tcase_add_test(t, every_rnn_op_listed);
   tcase_add_test(t, rnn_input_of_wrong_size);
   tcase_add_test(t, index_out_of_range);
   tcase_add_test(t, stale_in_backward_and_params);

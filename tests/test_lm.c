@@ -118,68 +118,6 @@ START_TEST(output_nll_equals_the_composition) {
 }
 END_TEST
 
-/* The layer-by-layer LSTM unroll == dy_rnn step by step: loss, every
- * parameter gradient and the final state, with a carried start state and a
- * mask. */
-START_TEST(whole_unroll_equals_steps) {
-  enum { T = 4, B = 3 };
-  uint32_t in[T * B], out[T * B];
-  dy_real mask[T * B];
-  for (int i = 0; i < T * B; i++) {
-    in[i] = (uint32_t)(i * 7 % 6);
-    out[i] = (uint32_t)(i * 5 % 6);
-    mask[i] = i < (T - 1) * B + 1 ? 1 : 0;
-  }
-  dy_model *m = dy_model_new(5);
-  dy_lm *lm = tiny(m, DY_LSTM, 2);
-  size_t ns = dy_lm_state_size(lm, B), np = dy_model_size(m);
-  dy_real *st = malloc(ns * sizeof(dy_real)), *fin[2], *grads[2], val[2];
-  t_rng r = {3};
-  t_fill(&r, st, ns, -0.5, 0.5, 0);
-  for (int way = 0; way < 2; way++) {
-    dy_lm_set_whole(lm, way == 0);
-    dy_model_zero_grads(m);
-    dy_graph *g = dy_graph_new();
-    dy_rnn_state f;
-    dy_expr L = dy_lm_loss(lm, g, in, out, mask, T, B, st, &f);
-    val[way] = dy_scalar(L);
-    ck_assert_msg(!isnan(val[way]), "%s", dy_graph_error(g));
-    ck_assert_int_eq(dy_backward(L), DY_OK);
-    fin[way] = malloc(ns * sizeof(dy_real));
-    ck_assert_int_eq(dy_lm_state_get(lm, f, B, fin[way]), DY_OK);
-    /* every dense gradient and the embedding rows, in model order */
-    grads[way] = calloc(np, sizeof(dy_real));
-    size_t at = 0;
-    for (uint32_t k = 0; k < 2; k++)
-      for (int w = 0; w < 3; w++) {
-        dy_param *p = dy_rnn_param(dy_lm_rnn(lm), k, w == 0 ? "W_x" : w == 1 ? "W_h" : "b");
-        size_t n = dy_dim_size(dy_param_dim(p));
-        memcpy(grads[way] + at, dy_param_grads(p), n * sizeof(dy_real));
-        at += n;
-      }
-    dy_graph_free(g);
-  }
-  ck_close(val[0], val[1], 1e-5 * (1 + fabs((double)val[1])));
-  /* and finite differences through the whole-minibatch path itself */
-  dy_lm_set_whole(lm, 1);
-  dy_graph *g = dy_graph_new();
-  dy_expr L = dy_lm_loss(lm, g, in, out, mask, T, B, st, NULL);
-  char rep[512];
-  dy_status cs = dy_check_grad(L, T_STEP, T_TOL, rep, sizeof rep);
-  ck_assert_msg(cs == DY_OK, "%s", cs == DY_EGRAD ? rep : dy_graph_error(g));
-  dy_graph_free(g);
-  for (size_t i = 0; i < ns; i++) ck_close(fin[0][i], fin[1][i], 1e-6);
-  for (size_t i = 0; i < np; i++) ck_close(grads[0][i], grads[1][i], 1e-5);
-  for (int way = 0; way < 2; way++) {
-    free(fin[way]);
-    free(grads[way]);
-  }
-  free(st);
-  dy_lm_free(lm);
-  dy_model_free(m);
-}
-END_TEST
-
 /* Loss of one padded minibatch == sum of each sentence's loss on its own. */
 START_TEST(masking_equals_separate_sentences) {
   dy_model *m = dy_model_new(3);
@@ -320,7 +258,6 @@ int main(void) {
   tcase_add_test(t, gradients_through_the_minibatch_loss);
   tcase_add_test(t, output_nll_gradients);
   tcase_add_test(t, output_nll_equals_the_composition);
-  tcase_add_test(t, whole_unroll_equals_steps);
   tcase_add_test(t, masking_equals_separate_sentences);
   tcase_add_test(t, carried_state_equals_one_window);
   tcase_add_test(t, learns_a_cycle_and_samples_it);

@@ -596,8 +596,8 @@ START_TEST(errors) {
   ck_assert_int_eq(dy_graph_status(g), DY_ESHAPE);
   const char *e = dy_graph_error(g);
   ck_assert_ptr_nonnull(e);
-  ck_assert_msg(strstr(e, "enc") && strstr(e, "input_dim 3") && strstr(e, "{5}") &&
-                    strstr(e, "step 1"),
+  ck_assert_msg(strstr(e, "dy_rnn_add_input") && strstr(e, "enc") && strstr(e, "input_dim 3") &&
+                    strstr(e, "{5}") && strstr(e, "step 1"),
                 "unclear message: %s", e);
   ck_assert_ptr_null(dy_forward(dy_rnn_output(s)));
   /* a matrix input is refused too */
@@ -622,7 +622,36 @@ START_TEST(errors) {
   dy_expr xs[3] = {dy_input(g, dy_d1(3), v), dy_input(g, dy_d1(3), v), dy_input(g, dy_d1(4), v)};
   dy_expr ys[3];
   ck_assert_int_eq(dy_rnn_transduce(r, g, xs, 3, ys), DY_ESHAPE);
-  ck_assert_ptr_nonnull(strstr(dy_graph_error(g), "step 2"));
+  e = dy_graph_error(g);
+  ck_assert_msg(strstr(e, "dy_rnn_transduce") && strstr(e, "step 2") && strstr(e, "{4}"), "unclear message: %s",
+                e);
+  /* the bidirectional transduce names itself and the direction */
+  dy_birnn *bi = dy_birnn_new(m, "bi", DY_LSTM, 1, 3, 2);
+  ck_assert_ptr_nonnull(bi);
+  dy_graph_renew(g);
+  dy_expr bx[3] = {dy_input(g, dy_d1(3), v), dy_input(g, dy_d1(4), v), dy_input(g, dy_d1(3), v)};
+  ck_assert_int_eq(dy_birnn_transduce(bi, g, bx, 3, ys), DY_ESHAPE);
+  e = dy_graph_error(g);
+  ck_assert_msg(strstr(e, "dy_birnn_transduce") && strstr(e, "bi/fwd") && strstr(e, "step 1") &&
+                    strstr(e, "{4}"),
+                "unclear message: %s", e);
+  dy_birnn_free(bi);
+  /* an input of another graph, and one that is not set */
+  dy_graph *g2 = dy_graph_new();
+  dy_graph_renew(g);
+  s = dy_rnn_add_input(dy_rnn_start(r, g), dy_input(g2, dy_d1(3), v));
+  ck_assert_int_eq(dy_graph_status(g), DY_ESTALE);
+  e = dy_graph_error(g);
+  ck_assert_msg(strstr(e, "dy_rnn_add_input") && strstr(e, "enc") && strstr(e, "step 0") &&
+                    strstr(e, "another graph"),
+                "unclear message: %s", e);
+  ck_assert_int_eq(dy_graph_status(g2), DY_OK);
+  dy_graph_free(g2);
+  dy_graph_renew(g);
+  dy_expr unset = {0};
+  s = dy_rnn_add_input(dy_rnn_start(r, g), unset);
+  ck_assert_int_eq(dy_graph_status(g), DY_ESTALE);
+  ck_assert_ptr_nonnull(strstr(dy_graph_error(g), "unset"));
   /* c of a GRU does not exist */
   dy_rnn *gru = dy_rnn_new(m, "gru", DY_GRU, 1, 3, 4);
   dy_graph_renew(g);

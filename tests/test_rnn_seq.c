@@ -304,9 +304,22 @@ START_TEST(shape_errors) {
   g = dy_graph_new();
   ck_assert(!dy_expr_valid(dy_rnn_transduce_batch(r, g, dy_input(g, dy_batch(dy_d1(5), 2), v))));
   expect_shape(g, "enc", "input_dim 3", "{5}");
+  expect_shape(g, "dy_rnn_transduce_batch", "positions as the batch", NULL);
+  dy_graph_renew(g);
+  /* an input of another graph */
+  dy_graph *g2 = dy_graph_new();
+  ck_assert(!dy_expr_valid(dy_rnn_transduce_batch(r, g, dy_input(g2, dy_batch(dy_d1(3), 2), v))));
+  ck_assert_int_eq(dy_graph_status(g), DY_ESTALE);
+  const char *e = dy_graph_error(g);
+  ck_assert_msg(strstr(e, "dy_rnn_transduce_batch") && strstr(e, "enc") && strstr(e, "another graph") &&
+                    !strstr(e, "step"),
+                "unexpected message: %s", e);
+  ck_assert_int_eq(dy_graph_status(g2), DY_OK);
+  dy_graph_free(g2);
   dy_graph_renew(g);
   ck_assert(!dy_expr_valid(dy_birnn_transduce_batch(b, g, dy_input(g, dy_d2(3, 2), v))));
   expect_shape(g, "bi/fwd", "input_dim 3", "{3,2}");
+  expect_shape(g, "dy_birnn_transduce_batch", "positions as the batch", NULL);
   dy_graph_renew(g);
   ck_assert(!dy_expr_valid(dy_rnn_transduce_batch(NULL, g, dy_input(g, dy_d1(3), v))));
   ck_assert_int_eq(dy_graph_status(g), DY_EARG);
