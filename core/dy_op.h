@@ -123,6 +123,7 @@ struct dy_graph {
   int bwd_redirect;     /* dy_check_grad: variables get arena gradients */
   uint32_t bwd_dirty;   /* nodes [0, bwd_dirty) may hold flags/grads of an earlier backward */
   void *nn_grads;       /* nn/: the dy_grad_set receiving parameter gradients (NULL: the model) */
+  struct dy_bwd_check *bwd_checks; /* run first by dy_backward (dy_graph_on_backward); renew drops */
   uint32_t last_root;   /* root of the last backward, or DY_INVALID_ID */
   uint64_t rng[2];
   uint64_t mallocs;
@@ -151,6 +152,13 @@ dy_expr dy_apply_leaf(dy_graph *g, const dy_op *op, dy_dim d, const dy_aux *aux)
 /* Build-time memory owned by the graph until renew (64-byte aligned), or NULL
  * and the graph error set. */
 void *dy_graph_data(dy_graph *g, size_t bytes);
+/* Registers a check that dy_backward(root) runs before it adds any gradient
+ * (after the forward it may run itself): fn(g, ctx, root) returns 0, or
+ * fails the graph (dy_fail) and returns nonzero, and backward then changes
+ * nothing. Kept until dy_graph_renew; ctx must live as long (graph data).
+ * nn/ uses it to refuse a backward over parameter nodes whose model storage
+ * moved. 0, or -1 with the graph error set (out of memory). */
+int dy_graph_on_backward(dy_graph *g, int (*fn)(dy_graph *g, void *ctx, uint32_t root), void *ctx);
 /* Scratch memory for one forward/backward call (64-byte aligned); never NULL
  * (out of memory here is fatal: it is checked like an internal invariant). */
 dy_real *dy_scratch(dy_graph *g, size_t nreals);

@@ -185,6 +185,7 @@ void dy_graph_renew(dy_graph *g) {
   g->tag = DY_NO_TAG;
   g->last_root = DY_INVALID_ID;
   g->bwd_dirty = 0;
+  g->bwd_checks = NULL; /* they live in the data arena */
   dy_arena_rewind(g, &g->data);
   dy_arena_rewind(g, &g->vals);
   dy_arena_rewind(g, &g->grads);
@@ -591,6 +592,24 @@ static inline dy_real *grad_alloc(dy_graph *g, const dy_node *n) {
   return dy_arena_alloc(g, &g->grads, (size_t)n->size * sizeof(dy_real));
 }
 
+struct dy_bwd_check {
+  int (*fn)(dy_graph *g, void *ctx, uint32_t root);
+  void *ctx;
+  struct dy_bwd_check *next;
+};
+
+int dy_graph_on_backward(dy_graph *g, int (*fn)(dy_graph *g, void *ctx, uint32_t root), void *ctx) {
+  if (!g || !fn) return -1;
+  struct dy_bwd_check *c =
+      dy_arena_alloc_aligned(g, &g->data, sizeof *c, _Alignof(struct dy_bwd_check));
+  if (!c) return dy_fail(g, DY_ENOMEM, "out of memory registering a backward check");
+  c->fn = fn;
+  c->ctx = ctx;
+  c->next = g->bwd_checks;
+  g->bwd_checks = c;
+  return 0;
+}
+
 dy_status dy_backward(dy_expr e) {
   if (!expr_usable(e, "backward")) return e.g ? (e.g->status ? e.g->status : DY_ESTALE) : DY_EARG;
   dy_graph *g = e.g;
@@ -604,6 +623,11 @@ dy_status dy_backward(dy_expr e) {
     return g->status;
   }
   if (e.id >= g->nfwd && forward_to(g, e.id) != 0) return g->status;
+  for (const struct dy_bwd_check *c = g->bwd_checks; c; c = c->next)
+    if (c->fn(g, c->ctx, e.id) != 0) {
+      if (g->status == DY_OK) dy_fail(g, DY_EARG, "backward: refused by a check registered on the graph");
+      return g->status;
+    }
   dy_arena_rewind(g, &g->grads);
   g->last_root = e.id;
   /* Forget an earlier backward: only nodes it can have reached (those up to

@@ -609,14 +609,16 @@ static dy_real *grads_of(dy_graph *g, dy_model *m, uint32_t index, int lookup, c
  *  - at forward (op_param: the core's variable plus this check) the graph
  *    fails with DY_ESTALE naming the parameter; the node's value is NaN and
  *    no variable of the graph receives a gradient from a later backward;
- *  - at backward, when the storage moved after the forward, the node's hook
- *    fails the graph with DY_ESTALE naming the parameter (its contribution
- *    went to the old buffer and is lost; others may have been added).
+ *  - at backward, when the storage moved after the forward, a check the node
+ *    registered (dy_graph_on_backward) fails the graph with DY_ESTALE naming
+ *    the parameter before any gradient is added (the hook at the node's turn
+ *    checks again).
  * A stale node never touches freed memory: buffers that nodes were built on
  * are kept (m->retired) until dy_model_free instead of being freed when the
  * storage moves (nothing is kept for a model whose parameters are all added
- * before its first node, the usual order). Cost per node: ~128 bytes of
- * graph data, one compare at forward, one hook call at backward. */
+ * before its first node, the usual order). Cost per node: ~150 bytes of
+ * graph data, one compare at forward, one check and one hook call at
+ * backward. */
 
 typedef struct {
   dy_graph *g;
@@ -669,6 +671,17 @@ static void pnode_hook(void *ctx, uint64_t key) {
   else if (p->l) touch_row(p->l, (uint32_t)key);
 }
 
+/* Before any gradient is added (dy_graph_on_backward): a node at or below
+ * the root whose storage moved fails the backward up front, so no other
+ * parameter's gradient is added by it either. */
+static int pnode_check(dy_graph *g, void *ctx, uint32_t root) {
+  (void)g;
+  const pnode *p = ctx;
+  if (p->id > root || p->gen == p->m->gen) return 0;
+  pnode_stale(p, "backward");
+  return -1;
+}
+
 static int param_dim(dy_graph *g, dy_node *n) {
   (void)g;
   (void)n;
@@ -716,6 +729,7 @@ static dy_expr param_node(dy_graph *g, dy_model *m, dy_dim d, size_t off, dy_rea
   if (!dy_expr_valid(e)) return e;
   g->nodes[e.id].op = &op_param;
   p->id = e.id;
+  if (dy_graph_on_backward(g, pnode_check, p) != 0) return bad_expr(g);
   if (!atomic_load_explicit(&m->nodes_built, memory_order_relaxed)) /* no store (no cache-line traffic) once set */
     atomic_store_explicit(&m->nodes_built, 1, memory_order_relaxed);
   return dy_expr_set_name(e, name);

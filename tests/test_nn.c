@@ -648,6 +648,40 @@ START_TEST(stale_param_nodes_in_backward) {
 }
 END_TEST
 
+/* The gap session 2 left: forward on the old storage, parameters added, a new
+ * node built on the new storage, then backward over both. Backward refuses
+ * up front (the stale node's check), so the new node's parameter gets no
+ * gradient either; renewed, the same graph trains again. */
+START_TEST(stale_param_nodes_refused_before_any_gradient) {
+  dy_model *m = dy_model_new(1);
+  dy_param *W = dy_model_add_param(m, "W", dy_d1(3), dy_init_uniform(-1, 1));
+  dy_param *c = dy_model_add_param(m, "c", dy_d1(3), dy_init_uniform(-1, 1));
+  dy_graph *g = dy_graph_new();
+  dy_expr x = dy_param_expr(g, W);
+  ck_assert(isfinite(dy_scalar(dy_sum_elems(x))));
+  grow_storage(m, "late");
+  dy_expr y = dy_param_expr(g, c); /* built on the new storage: not stale */
+  dy_expr L = dy_sum_elems(dy_add(dy_cmult(y, y), x));
+  ck_assert_int_eq(dy_backward(L), DY_ESTALE);
+  expect_stale(g, "'W'", "backward");
+  for (int i = 0; i < 3; i++) ck_assert(dy_param_grads(c)[i] == 0);
+  ck_assert(dy_model_grad_norm(m) == 0);
+  /* a stale node built after the root is not part of its backward */
+  dy_graph_renew(g);
+  dy_real v[3] = {1, 2, 3}, dv[3] = {0, 0, 0};
+  dy_expr L2 = dy_sum_elems(dy_variable(g, dy_d1(3), v, dv));
+  dy_expr late = dy_param_expr(g, c);
+  ck_assert(dy_expr_valid(late));
+  grow_storage(m, "later"); /* late is stale now */
+  ck_assert(isfinite(dy_scalar(L2)));
+  ck_assert_int_eq(dy_backward(L2), DY_OK);
+  for (int i = 0; i < 3; i++) ck_assert(dv[i] == 1);
+  ck_assert_int_eq(dy_backward(dy_sum_elems(late)), DY_ESTALE);
+  dy_graph_free(g);
+  dy_model_free(m);
+}
+END_TEST
+
 /* Loading into a model does not move its storage: nodes built before the
  * load stay valid and a forward after it reads the loaded values; parameters
  * added before any node is built never make anything stale. */
@@ -693,6 +727,7 @@ int main(void) {
   tcase_add_test(tc, stale_param_nodes);
   tcase_add_test(tc, stale_param_nodes_in_backward);
   tcase_add_test(tc, stale_param_nodes_backward_first);
+  tcase_add_test(tc, stale_param_nodes_refused_before_any_gradient);
   tcase_add_test(tc, load_while_nodes_alive);
   suite_add_tcase(s, tc);
   return t_run(s);
