@@ -96,5 +96,7 @@ for row in "${tasks[@]}"; do
     'BEGIN{printf "%-20s %12.0f %12.0f %8s\n", n, d/r, t/r, (t > 0 ? sprintf("%.2f", d/t) : "n/a")}'
   [ -z "$bbench" ] || awk -v n="$name (before)" -v d="$bsum" -v t="$tsum" -v r="$rounds" \
     'BEGIN{printf "%-20s %12.0f %12.0f %8s\n", n, d/r, t/r, (t > 0 ? sprintf("%.2f", d/t) : "n/a")}'
-  echo "RESULT task=compare name=$name dync=$dsum torch=$tsum rounds=$rounds key=$key cpu_time=$cpu${bbench:+ before=$bsum}"
+  # means over the rounds (as the table; before this fix the values were sums)
+  mean() { awk -v s="$1" -v r="$rounds" 'BEGIN{printf "%.1f", s / r}'; }
+  echo "RESULT task=compare name=$name dync=$(mean "$dsum") torch=$(mean "$tsum") rounds=$rounds key=$key cpu_time=$cpu${bbench:+ before=$(mean "$bsum")}"
 done
