@@ -422,6 +422,10 @@ static void layer_step(const dy_rnn *r, const rnn_seq *q, dy_graph *g, uint32_t 
  * being added (x of any batch), t < 0 a whole sequence (x's batch holds the
  * positions). Returns 0 after recording the error in g. */
 static int check_input(const dy_rnn *r, dy_graph *g, dy_expr x, const char *fn, int32_t t) {
+  if (x.g == g && dy_expr_valid(x)) { /* the hot path (every step): no formatting */
+    dy_dim d = dy_expr_dim(x);
+    if (d.nd == 1 && d.d[0] == r->in) return 1;
+  }
   char at[32] = "";
   if (t >= 0) snprintf(at, sizeof at, "step %d: ", (int)t);
   if (x.g != g) {
