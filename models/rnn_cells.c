@@ -112,7 +112,8 @@ dy_expr dy_lstm_gates(dy_expr a) { return dy_apply(&op_lstm_gates, &a, 1, NULL);
 
 static int lstmc_dim(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0);
-  if (n->nargs > 2) return dy_fail_shape(g, n, "lstm_c takes gates and an optional c_prev");
+  if (n->nargs > 2) /* a wrong count is DY_EARG, as the core says it for fixed arities */
+    return dy_fail_node(g, n, DY_EARG, "lstm_c takes gates and an optional c_prev, got %u arguments", (unsigned)n->nargs);
   if (a->dim.nd != 1 || a->dim.d[0] % 4 != 0) {
     char db[64];
     return dy_fail_shape(g, n, "the gates (argument 0) have dim %s; they must be a vector {4H}",
@@ -256,7 +257,7 @@ dy_expr dy_lstm_h(dy_expr gates, dy_expr c) {
 static int gru_dim(dy_graph *g, dy_node *n) {
   const dy_node *p = dy_arg(g, n, 0);
   if (n->nargs < 2 || n->nargs > 3)
-    return dy_fail_shape(g, n, "gru_cell takes p, q and an optional h_prev, got %u arguments",
+    return dy_fail_node(g, n, DY_EARG, "gru_cell takes p, q and an optional h_prev, got %u arguments",
                          (unsigned)n->nargs);
   if (p->dim.nd != 1 || p->dim.d[0] % 3 != 0) {
     char db[64];

@@ -84,7 +84,7 @@ static int seq_dim(dy_graph *g, dy_node *n, seq_kind k) {
   seq_args a = args_of(k, n->aux[0].u);
   uint32_t G = ngates(k);
   if (n->nargs != a.n)
-    return dy_fail_shape(g, n, "%s expects %u arguments for its flags, got %u", kname(k), (unsigned)a.n,
+    return dy_fail_node(g, n, DY_EARG, "%s expects %u arguments for its flags, got %u", kname(k), (unsigned)a.n,
                          (unsigned)n->nargs);
   const dy_node *W = dy_arg(g, n, 1), *P = dy_arg(g, n, 0);
   char db[64];
