@@ -611,14 +611,13 @@ static dy_real *grads_of(dy_graph *g, dy_model *m, uint32_t index, int lookup, c
  *    no variable of the graph receives a gradient from a later backward;
  *  - at backward, when the storage moved after the forward, a check the node
  *    registered (dy_graph_on_backward) fails the graph with DY_ESTALE naming
- *    the parameter before any gradient is added (the hook at the node's turn
- *    checks again).
+ *    the parameter before any gradient is added.
  * A stale node never touches freed memory: buffers that nodes were built on
  * are kept (m->retired) until dy_model_free instead of being freed when the
  * storage moves (nothing is kept for a model whose parameters are all added
  * before its first node, the usual order). Cost per node: ~150 bytes of
- * graph data, one compare at forward, one check and one hook call at
- * backward. */
+ * graph data, one compare at forward, one check before backward and one hook
+ * call in it (the row record). */
 
 typedef struct {
   dy_graph *g;
@@ -660,13 +659,10 @@ static void pnode_stale(const pnode *p, const char *when) {
           when, (unsigned)p->id, p->name);
 }
 
-/* Backward reached the node (its gradient was added): check, record the row. */
+/* Backward reached the node (its gradient was added): record the row. A
+ * stale node never gets here: pnode_check refused the backward first. */
 static void pnode_hook(void *ctx, uint64_t key) {
   const pnode *p = ctx;
-  if (p->gen != p->m->gen) {
-    pnode_stale(p, "backward");
-    return;
-  }
   if (p->sl) set_touch_row(p->sl, (uint32_t)key);
   else if (p->l) touch_row(p->l, (uint32_t)key);
 }
