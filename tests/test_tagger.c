@@ -403,6 +403,13 @@ START_TEST(word_dropout_deterministic_for_a_seed) {
 }
 END_TEST
 
+/* max |x_i| over n */
+static double max_abs(const dy_real *x, size_t n) {
+  double mx = 0;
+  for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(x[i]));
+  return mx;
+}
+
 START_TEST(default_init_is_glorot) {
   /* DyNet's rule: embedding rows U(+-sqrt(3/emb)), MLP (32, 100) weights
    * U(+-sqrt(6/132)), zero MLP biases; LSTM forget-gate bias 1 */
@@ -412,13 +419,11 @@ START_TEST(default_init_is_glorot) {
   dy_tagger *t = dy_tagger_new(m, &o, 400, 17);
   ck_assert_ptr_nonnull(t);
   const dy_real *e = dy_lookup_row(dy_model_find_lookup(m, "tagger/E"), 0);
-  double b = sqrt(3.0 / 128), mx = 0;
-  for (size_t i = 0; i < 400 * 128; i++) mx = fmax(mx, fabs(e[i]));
+  double b = sqrt(3.0 / 128), mx = max_abs(e, 400 * 128);
   ck_assert_msg(mx <= b && mx > 0.99 * b, "max |E| %g, bound %g", mx, b);
   const dy_real *h = dy_param_values(dy_model_find_param(m, "tagger/H"));
   b = sqrt(6.0 / 132);
-  mx = 0;
-  for (size_t i = 0; i < 3200; i++) mx = fmax(mx, fabs(h[i]));
+  mx = max_abs(h, 3200);
   ck_assert_msg(mx <= b && mx > 0.95 * b, "max |H| %g, bound %g", mx, b);
   const dy_real *bh = dy_param_values(dy_model_find_param(m, "tagger/bh"));
   for (int i = 0; i < 32; i++) ck_assert(bh[i] == 0);
@@ -457,8 +462,7 @@ START_TEST(torch_init_ranges) {
   dy_dim hd = dy_param_dim(H);
   ck_assert_uint_eq(hd.d[0], 32);
   ck_assert_uint_eq(hd.d[1], 100);
-  mx = 0;
-  for (size_t i = 0; i < 3200; i++) mx = fmax(mx, fabs(dy_param_values(H)[i]));
+  mx = max_abs(dy_param_values(H), 3200);
   ck_assert(mx <= 0.1 && mx > 0.09);
   /* the same seed gives the same tagger */
   dy_model *m2 = dy_model_new(9);
