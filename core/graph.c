@@ -371,6 +371,12 @@ static DY_COLD dy_expr bad_apply(dy_graph *g, const dy_op *op, uint32_t nargs, d
   return invalid_expr(g);
 }
 
+/* Equal d[] and bd (nd aside), as the DY_OP_DIM_SAME fast path of dy_apply needs. */
+static inline int same_dim(const dy_dim *a, const dy_dim *b) {
+  return ((a->d[0] ^ b->d[0]) | (a->d[1] ^ b->d[1]) | (a->d[2] ^ b->d[2]) | (a->d[3] ^ b->d[3]) |
+          (a->bd ^ b->bd)) == 0;
+}
+
 dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_aux *aux) {
   dy_graph *g = nargs ? args[0].g : NULL;
   if (!g) {
@@ -403,6 +409,17 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
   n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
+  if (op->flags & DY_OP_DIM_SAME) { /* elementwise: arguments of one dim are the common case */
+    const dy_node *a0 = &g->nodes[ids[0]];
+    uint32_t i = 1;
+    while (i < nargs && same_dim(&g->nodes[ids[i]].dim, &a0->dim)) i++;
+    if (i == nargs) {
+      n->dim = a0->dim;
+      n->size = a0->size;
+      dy_expr e = {g, g->n++, gen};
+      return e;
+    }
+  }
   if (op->dim(g, n) != 0 || g->status != DY_OK) return bad_apply(g, op, nargs, n, 0);
   /* a dim function that copies a valid dim may set n->size itself */
   if (!n->size && !(n->size = dim_checked_size(&n->dim))) return bad_apply(g, op, nargs, n, 1);

@@ -94,7 +94,7 @@ static void pass_grad(dy_graph *g, dy_node *n, uint32_t i, dy_real s) {
 
 static void add_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, 1); }
 
-static const dy_op op_add = {"add", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, add_fwd, add_bwd};
+static const dy_op op_add = {"add", 2, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, add_fwd, add_bwd};
 
 dy_expr dy_add(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -121,7 +121,7 @@ static void sub_fwd(dy_graph *g, dy_node *n) {
 
 static void sub_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, i ? -1 : 1); }
 
-static const dy_op op_sub = {"sub", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sub_fwd, sub_bwd};
+static const dy_op op_sub = {"sub", 2, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, sub_fwd, sub_bwd};
 
 dy_expr dy_sub(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -144,9 +144,9 @@ static void lin_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   else dy_ew_axpy(n->size, (dy_real)n->aux[0].f, n->grad, a->grad);
 }
 
-static const dy_op op_neg = {"neg", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
-static const dy_op op_add_scalar = {"add_scalar", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
-static const dy_op op_mul_scalar = {"mul_scalar", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_neg = {"neg", 1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_add_scalar = {"add_scalar", 1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_mul_scalar = {"mul_scalar", 1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_unary, lin_fwd, lin_bwd};
 
 static dy_expr lin(const dy_op *op, dy_expr a, double s, double c) {
   dy_aux aux[DY_NAUX] = {{.f = s}, {.f = c}, {0}};
@@ -198,7 +198,7 @@ static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   }
 }
 
-static const dy_op op_cmult = {"cmult", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, cmult_fwd, cmult_bwd};
+static const dy_op op_cmult = {"cmult", 2, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, cmult_fwd, cmult_bwd};
 
 dy_expr dy_cmult(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -238,7 +238,7 @@ static void cdiv_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   }
 }
 
-static const dy_op op_cdiv = {"cdiv", 2, 0, dy_dim_same_bcast, cdiv_fwd, cdiv_bwd};
+static const dy_op op_cdiv = {"cdiv", 2, DY_OP_DIM_SAME, dy_dim_same_bcast, cdiv_fwd, cdiv_bwd};
 
 dy_expr dy_cdiv(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -266,8 +266,8 @@ static void sum_fwd(dy_graph *g, dy_node *n) {
 
 static void sum_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, (dy_real)n->aux[0].f); }
 
-static const dy_op op_sum = {"sum", -1, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sum_fwd, sum_bwd};
-static const dy_op op_average = {"average", -1, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sum_fwd, sum_bwd};
+static const dy_op op_sum = {"sum", -1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, sum_fwd, sum_bwd};
+static const dy_op op_average = {"average", -1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, sum_fwd, sum_bwd};
 
 dy_expr dy_sum(const dy_expr *xs, uint32_t n) {
   dy_aux aux[DY_NAUX] = {{.f = 1}, {0}, {0}};
