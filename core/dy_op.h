@@ -97,9 +97,9 @@ typedef struct dy_op {
 #define DY_OP_INPUT    16u  /* an input/constant leaf (for dumps) */
 #define DY_OP_RANDOM   32u  /* forward draws from aux seed (dumps, docs) */
 #define DY_OP_BWD_ASSIGN 64u /* backward writes a fresh argument grad (see dy_grad_fresh) */
-/* When every argument has argument 0's dims and batch size (d[] and bd; nd
- * may differ), the result's dim is argument 0's: dy_apply then copies it
- * without calling dim() (elementwise ops; dim() handles the rest). */
+/* When every argument has argument 0's dim (batch included), the result's
+ * dim is that dim: dy_apply then copies it without calling dim()
+ * (elementwise ops; dim() handles broadcasting and errors). */
 #define DY_OP_DIM_SAME 128u
 
 /* In backward of an op with DY_OP_BWD_ASSIGN: nonzero when a's grad is

@@ -371,10 +371,13 @@ static DY_COLD dy_expr bad_apply(dy_graph *g, const dy_op *op, uint32_t nargs, d
   return invalid_expr(g);
 }
 
-/* Equal d[] and bd (nd aside), as the DY_OP_DIM_SAME fast path of dy_apply needs. */
+/* a == b, every field (nd included), as three 64-bit compares. */
+_Static_assert(sizeof(dy_dim) == 3 * sizeof(uint64_t), "dy_dim is six 32-bit fields");
 static inline int same_dim(const dy_dim *a, const dy_dim *b) {
-  return ((a->d[0] ^ b->d[0]) | (a->d[1] ^ b->d[1]) | (a->d[2] ^ b->d[2]) | (a->d[3] ^ b->d[3]) |
-          (a->bd ^ b->bd)) == 0;
+  uint64_t x[3], y[3];
+  memcpy(x, a, sizeof x);
+  memcpy(y, b, sizeof y);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
 }
 
 dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_aux *aux) {
@@ -392,33 +395,37 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
   uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
   if (!ids) return bad_apply(g, op, nargs, NULL, 0);
   /* one pass: check each argument (of g, of this generation, an existing
-   * node: an invalid id is >= n), record its id, gather the gradient flag */
-  uint16_t ng = 0;
+   * node: an invalid id is >= n), record its id, gather the gradient flag
+   * and whether every argument has argument 0's dim */
   const uint32_t gen = g->gen, nn = g->n;
   const dy_node *nodes = g->nodes;
-  for (uint32_t i = 0; i < nargs; i++) {
-    dy_expr a = args[i];
+  dy_expr a = args[0];
+  if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, 0, a);
+  ids[0] = a.id;
+  const dy_node *a0 = &nodes[a.id];
+  uint16_t ng = a0->flags;
+  int same = 1;
+  for (uint32_t i = 1; i < nargs; i++) {
+    a = args[i];
     if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, i, a);
     ids[i] = a.id;
-    ng |= nodes[a.id].flags;
+    const dy_node *ai = &nodes[a.id];
+    ng |= ai->flags;
+    same &= same_dim(&ai->dim, &a0->dim);
   }
-  dy_node *n = push_node(g, op);
+  dy_node *n = push_node(g, op); /* may move the nodes (a0) */
   if (!n) return invalid_expr(g);
   n->args = ids;
   n->nargs = nargs;
   n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
-  if (op->flags & DY_OP_DIM_SAME) { /* elementwise: arguments of one dim are the common case */
-    const dy_node *a0 = &g->nodes[ids[0]];
-    uint32_t i = 1;
-    while (i < nargs && same_dim(&g->nodes[ids[i]].dim, &a0->dim)) i++;
-    if (i == nargs) {
-      n->dim = a0->dim;
-      n->size = a0->size;
-      dy_expr e = {g, g->n++, gen};
-      return e;
-    }
+  if (same && (op->flags & DY_OP_DIM_SAME)) { /* elementwise over arguments of one dim */
+    a0 = &g->nodes[ids[0]];
+    n->dim = a0->dim;
+    n->size = a0->size;
+    dy_expr e = {g, g->n++, gen};
+    return e;
   }
   if (op->dim(g, n) != 0 || g->status != DY_OK) return bad_apply(g, op, nargs, n, 0);
   /* a dim function that copies a valid dim may set n->size itself */
