@@ -69,6 +69,7 @@ struct dy_node {
   uint32_t size;         /* dy_dim_size(dim), set when the node is built */
   const char *name;      /* NULL or a name copied into the graph */
   dy_aux aux[DY_NAUX];   /* op parameters */
+  char pad2_[24];        /* 128 bytes: a node's address is a shift of its id */
 };
 
 #define DY_NODE_NEEDS_GRAD 1u /* some variable lies below: backward visits it */
