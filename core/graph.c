@@ -371,13 +371,19 @@ static DY_COLD dy_expr bad_apply(dy_graph *g, const dy_op *op, uint32_t nargs, d
   return invalid_expr(g);
 }
 
+/* 8 bytes at p. */
+static inline uint64_t load64(const void *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
 /* a == b, every field (nd included), as three 64-bit compares. */
 _Static_assert(sizeof(dy_dim) == 3 * sizeof(uint64_t), "dy_dim is six 32-bit fields");
 static inline int same_dim(const dy_dim *a, const dy_dim *b) {
-  uint64_t x[3], y[3];
-  memcpy(x, a, sizeof x);
-  memcpy(y, b, sizeof y);
-  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+  const char *x = (const char *)a, *y = (const char *)b;
+  return ((load64(x) ^ load64(y)) | (load64(x + 8) ^ load64(y + 8)) |
+          (load64(x + 16) ^ load64(y + 16))) == 0;
 }
 
 dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_aux *aux) {
