@@ -69,8 +69,11 @@ struct dy_node {
   uint32_t size;         /* dy_dim_size(dim), set when the node is built */
   const char *name;      /* NULL or a name copied into the graph */
   dy_aux aux[DY_NAUX];   /* op parameters */
-  char pad2_[24];        /* 128 bytes: a node's address is a shift of its id */
+  /* the ids of up to DY_NODE_IARGS arguments (args then points here); also
+   * pads the node to 128 bytes: a node's address is a shift of its id */
+  uint32_t iargs[6];
 };
+#define DY_NODE_IARGS 6u
 
 #define DY_NODE_NEEDS_GRAD 1u /* some variable lies below: backward visits it */
 #define DY_NODE_LIVE       2u /* on a path to the current backward root */

@@ -308,6 +308,8 @@ static DY_COLD int grow_nodes(dy_graph *g) {
   dy_node *nn = g->alloc.alloc(g->alloc.ctx, (size_t)nc * sizeof(dy_node));
   if (!nn) return dy_fail(g, DY_ENOMEM, "out of memory growing the graph to %u nodes", (unsigned)nc);
   if (g->n) memcpy(nn, g->nodes, (size_t)g->n * sizeof(dy_node));
+  for (uint32_t i = 0; i < g->n; i++) /* argument ids held in the node move with it */
+    if (nn[i].args == g->nodes[i].iargs) nn[i].args = nn[i].iargs;
   g->alloc.free(g->alloc.ctx, g->nodes);
   g->nodes = nn;
   g->cap = nc;
@@ -396,31 +398,32 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
   if (g->status != DY_OK) return invalid_expr(g);
   if ((op->arity >= 0 && (uint32_t)op->arity != nargs) | (nargs == 0))
     return bad_apply(g, op, nargs, NULL, 0);
-  /* argument ids need only their own alignment (not dy_graph_data's 64
-   * bytes): 4 bytes per argument keeps a graph's build data compact */
-  uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
-  if (!ids) return bad_apply(g, op, nargs, NULL, 0);
   /* one pass: check each argument (of g, of this generation, an existing
-   * node: an invalid id is >= n), record its id, gather the gradient flag
-   * and whether every argument has argument 0's dim */
+   * node: an invalid id is >= n), gather the gradient flag and whether
+   * every argument has argument 0's dim */
   const uint32_t gen = g->gen, nn = g->n;
   const dy_node *nodes = g->nodes;
   dy_expr a = args[0];
   if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, 0, a);
-  ids[0] = a.id;
   const dy_node *a0 = &nodes[a.id];
   uint16_t ng = a0->flags;
   int same = 1;
   for (uint32_t i = 1; i < nargs; i++) {
     a = args[i];
     if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, i, a);
-    ids[i] = a.id;
     const dy_node *ai = &nodes[a.id];
     ng |= ai->flags;
     same &= same_dim(&ai->dim, &a0->dim);
   }
   dy_node *n = push_node(g, op); /* may move the nodes (a0) */
   if (!n) return invalid_expr(g);
+  /* the ids: in the node itself when few (the common case), else in graph
+   * data (4-byte aligned, not dy_graph_data's 64: keeps build data compact) */
+  uint32_t *ids = n->iargs;
+  if (nargs > DY_NODE_IARGS &&
+      !(ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t))))
+    return bad_apply(g, op, nargs, NULL, 0);
+  for (uint32_t i = 0; i < nargs; i++) ids[i] = args[i].id;
   n->args = ids;
   n->nargs = nargs;
   n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
