@@ -316,10 +316,8 @@ static DY_COLD int grow_nodes(dy_graph *g) {
   return 0;
 }
 
-/* Appends a node; returns its pointer or NULL (error set). */
-static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
-  if (g->n == g->cap && grow_nodes(g) != 0) return NULL;
-  dy_node *n = &g->nodes[g->n];
+/* Starts node n of op: no arguments, value or gradient; the graph's tag. */
+static inline void node_init(dy_graph *g, dy_node *n, const dy_op *op) {
   n->op = op;
   n->val = NULL;
   n->grad = NULL;
@@ -330,6 +328,13 @@ static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
   n->size = 0;
   n->tag = g->tag;
   n->name = NULL;
+}
+
+/* Appends a node; returns its pointer or NULL (error set). */
+static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
+  if (g->n == g->cap && grow_nodes(g) != 0) return NULL;
+  dy_node *n = &g->nodes[g->n];
+  node_init(g, n, op);
   return n;
 }
 
@@ -401,36 +406,37 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
   /* one pass: check each argument (of g, of this generation, an existing
    * node: an invalid id is >= n), gather the gradient flag and whether
    * every argument has argument 0's dim */
+  /* room for the new node first: pointers to the arguments then stay valid */
+  if (g->n == g->cap && grow_nodes(g) != 0) return invalid_expr(g);
   const uint32_t gen = g->gen, nn = g->n;
-  const dy_node *nodes = g->nodes;
-  dy_expr a = args[0];
-  if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, 0, a);
-  const dy_node *a0 = &nodes[a.id];
-  uint16_t ng = a0->flags;
-  int same = 1;
-  for (uint32_t i = 1; i < nargs; i++) {
-    a = args[i];
-    if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, i, a);
-    const dy_node *ai = &nodes[a.id];
-    ng |= ai->flags;
-    same &= same_dim(&ai->dim, &a0->dim);
-  }
-  dy_node *n = push_node(g, op); /* may move the nodes (a0) */
-  if (!n) return invalid_expr(g);
+  dy_node *const nodes = g->nodes, *n = &nodes[nn];
   /* the ids: in the node itself when few (the common case), else in graph
    * data (4-byte aligned, not dy_graph_data's 64: keeps build data compact) */
   uint32_t *ids = n->iargs;
   if (nargs > DY_NODE_IARGS &&
       !(ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t))))
     return bad_apply(g, op, nargs, NULL, 0);
-  for (uint32_t i = 0; i < nargs; i++) ids[i] = args[i].id;
+  dy_expr a = args[0];
+  if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, 0, a);
+  ids[0] = a.id;
+  const dy_node *a0 = &nodes[a.id];
+  uint16_t ng = a0->flags;
+  int same = 1;
+  for (uint32_t i = 1; i < nargs; i++) {
+    a = args[i];
+    if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, i, a);
+    ids[i] = a.id;
+    const dy_node *ai = &nodes[a.id];
+    ng |= ai->flags;
+    same &= same_dim(&ai->dim, &a0->dim);
+  }
+  node_init(g, n, op);
   n->args = ids;
   n->nargs = nargs;
   n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
   if (same && (op->flags & DY_OP_DIM_SAME)) { /* elementwise over arguments of one dim */
-    a0 = &g->nodes[ids[0]];
     n->dim = a0->dim;
     n->size = a0->size;
     dy_expr e = {g, g->n++, gen};
