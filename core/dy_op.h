@@ -69,7 +69,11 @@ struct dy_node {
   uint32_t size;         /* dy_dim_size(dim), set when the node is built */
   const char *name;      /* NULL or a name copied into the graph */
   dy_aux aux[DY_NAUX];   /* op parameters */
+  /* the ids of up to DY_NODE_IARGS arguments (args then points here); also
+   * pads the node to 128 bytes: a node's address is a shift of its id */
+  uint32_t iargs[6];
 };
+#define DY_NODE_IARGS 6u
 
 #define DY_NODE_NEEDS_GRAD 1u /* some variable lies below: backward visits it */
 #define DY_NODE_LIVE       2u /* on a path to the current backward root */
@@ -97,6 +101,10 @@ typedef struct dy_op {
 #define DY_OP_INPUT    16u  /* an input/constant leaf (for dumps) */
 #define DY_OP_RANDOM   32u  /* forward draws from aux seed (dumps, docs) */
 #define DY_OP_BWD_ASSIGN 64u /* backward writes a fresh argument grad (see dy_grad_fresh) */
+/* When every argument has argument 0's dim (batch included), the result's
+ * dim is that dim: dy_apply then copies it without calling dim()
+ * (elementwise ops; dim() handles broadcasting and errors). */
+#define DY_OP_DIM_SAME 128u
 
 /* In backward of an op with DY_OP_BWD_ASSIGN: nonzero when a's grad is
  * uninitialised and this call must write all of it rather than add to it. */

@@ -308,16 +308,16 @@ static DY_COLD int grow_nodes(dy_graph *g) {
   dy_node *nn = g->alloc.alloc(g->alloc.ctx, (size_t)nc * sizeof(dy_node));
   if (!nn) return dy_fail(g, DY_ENOMEM, "out of memory growing the graph to %u nodes", (unsigned)nc);
   if (g->n) memcpy(nn, g->nodes, (size_t)g->n * sizeof(dy_node));
+  for (uint32_t i = 0; i < g->n; i++) /* argument ids held in the node move with it */
+    if (nn[i].args == g->nodes[i].iargs) nn[i].args = nn[i].iargs;
   g->alloc.free(g->alloc.ctx, g->nodes);
   g->nodes = nn;
   g->cap = nc;
   return 0;
 }
 
-/* Appends a node; returns its pointer or NULL (error set). */
-static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
-  if (g->n == g->cap && grow_nodes(g) != 0) return NULL;
-  dy_node *n = &g->nodes[g->n];
+/* Starts node n of op: no arguments, value or gradient; the graph's tag. */
+static inline void node_init(dy_graph *g, dy_node *n, const dy_op *op) {
   n->op = op;
   n->val = NULL;
   n->grad = NULL;
@@ -328,6 +328,13 @@ static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
   n->size = 0;
   n->tag = g->tag;
   n->name = NULL;
+}
+
+/* Appends a node; returns its pointer or NULL (error set). */
+static inline dy_node *push_node(dy_graph *g, const dy_op *op) {
+  if (g->n == g->cap && grow_nodes(g) != 0) return NULL;
+  dy_node *n = &g->nodes[g->n];
+  node_init(g, n, op);
   return n;
 }
 
@@ -371,6 +378,21 @@ static DY_COLD dy_expr bad_apply(dy_graph *g, const dy_op *op, uint32_t nargs, d
   return invalid_expr(g);
 }
 
+/* 8 bytes at p. */
+static inline uint64_t load64(const void *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* a == b, every field (nd included), as three 64-bit compares. */
+_Static_assert(sizeof(dy_dim) == 3 * sizeof(uint64_t), "dy_dim is six 32-bit fields");
+static inline int same_dim(const dy_dim *a, const dy_dim *b) {
+  const char *x = (const char *)a, *y = (const char *)b;
+  return ((load64(x) ^ load64(y)) | (load64(x + 8) ^ load64(y + 8)) |
+          (load64(x + 16) ^ load64(y + 16))) == 0;
+}
+
 dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_aux *aux) {
   dy_graph *g = nargs ? args[0].g : NULL;
   if (!g) {
@@ -381,28 +403,45 @@ dy_expr dy_apply(const dy_op *op, const dy_expr *args, uint32_t nargs, const dy_
   if (g->status != DY_OK) return invalid_expr(g);
   if ((op->arity >= 0 && (uint32_t)op->arity != nargs) | (nargs == 0))
     return bad_apply(g, op, nargs, NULL, 0);
-  /* argument ids need only their own alignment (not dy_graph_data's 64
-   * bytes): 4 bytes per argument keeps a graph's build data compact */
-  uint32_t *ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t));
-  if (!ids) return bad_apply(g, op, nargs, NULL, 0);
   /* one pass: check each argument (of g, of this generation, an existing
-   * node: an invalid id is >= n), record its id, gather the gradient flag */
-  uint16_t ng = 0;
+   * node: an invalid id is >= n), gather the gradient flag and whether
+   * every argument has argument 0's dim */
+  /* room for the new node first: pointers to the arguments then stay valid */
+  if (g->n == g->cap && grow_nodes(g) != 0) return invalid_expr(g);
   const uint32_t gen = g->gen, nn = g->n;
-  const dy_node *nodes = g->nodes;
-  for (uint32_t i = 0; i < nargs; i++) {
-    dy_expr a = args[i];
+  dy_node *const nodes = g->nodes, *n = &nodes[nn];
+  /* the ids: in the node itself when few (the common case), else in graph
+   * data (4-byte aligned, not dy_graph_data's 64: keeps build data compact) */
+  uint32_t *ids = n->iargs;
+  if (nargs > DY_NODE_IARGS &&
+      !(ids = dy_arena_alloc_aligned(g, &g->data, nargs * sizeof(uint32_t), sizeof(uint32_t))))
+    return bad_apply(g, op, nargs, NULL, 0);
+  dy_expr a = args[0];
+  if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, 0, a);
+  ids[0] = a.id;
+  const dy_node *a0 = &nodes[a.id];
+  uint16_t ng = a0->flags;
+  int same = 1;
+  for (uint32_t i = 1; i < nargs; i++) {
+    a = args[i];
     if ((a.g != g) | (a.gen != gen) | (a.id >= nn)) return bad_arg(g, op, i, a);
     ids[i] = a.id;
-    ng |= nodes[a.id].flags;
+    const dy_node *ai = &nodes[a.id];
+    ng |= ai->flags;
+    same &= same_dim(&ai->dim, &a0->dim);
   }
-  dy_node *n = push_node(g, op);
-  if (!n) return invalid_expr(g);
+  node_init(g, n, op);
   n->args = ids;
   n->nargs = nargs;
   n->flags = (op->flags & DY_OP_NOGRAD) ? 0 : (uint16_t)(ng & DY_NODE_NEEDS_GRAD);
   if (aux) memcpy(n->aux, aux, sizeof n->aux);
   else memset(n->aux, 0, sizeof n->aux);
+  if (same && (op->flags & DY_OP_DIM_SAME)) { /* elementwise over arguments of one dim */
+    n->dim = a0->dim;
+    n->size = a0->size;
+    dy_expr e = {g, g->n++, gen};
+    return e;
+  }
   if (op->dim(g, n) != 0 || g->status != DY_OK) return bad_apply(g, op, nargs, n, 0);
   /* a dim function that copies a valid dim may set n->size itself */
   if (!n->size && !(n->size = dim_checked_size(&n->dim))) return bad_apply(g, op, nargs, n, 1);

@@ -62,14 +62,10 @@ int dy_dim_unary(dy_graph *g, dy_node *n) {
 /* ==================================================================== add */
 /* y_b = x0_b + x1_b */
 
-static void add_fwd(dy_graph *g, dy_node *n) {
+/* The broadcast paths below are out of line: the equal-batch fast paths then
+ * need no saved registers. */
+static DY_NOINLINE void add_fwd_bcast(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
-  if (a->dim.bd == b->dim.bd) { /* no broadcast: one flat loop */
-    const dy_real *restrict x = a->val, *restrict z = b->val;
-    dy_real *restrict y = n->val;
-    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] + z[i];
-    return;
-  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
@@ -78,23 +74,31 @@ static void add_fwd(dy_graph *g, dy_node *n) {
   }
 }
 
+static void add_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  if (a->dim.bd == b->dim.bd) dy_ew_add(n->size, a->val, b->val, n->val); /* one flat loop */
+  else add_fwd_bcast(g, n);
+}
+
 /* dx_i += s dy (summed over the batch when x_i is broadcast); a fresh dx_i
  * (DY_OP_BWD_ASSIGN) is written instead. */
-static void pass_grad(dy_graph *g, dy_node *n, uint32_t i, dy_real s) {
-  dy_node *a = dy_arg(g, n, i);
-  if (a->dim.bd == n->dim.bd) {
-    if (dy_grad_fresh(a)) dy_ew_copy_scaled(n->size, s, n->grad, a->grad);
-    else dy_ew_axpy(n->size, s, n->grad, a->grad);
-    return;
-  }
+static DY_NOINLINE void pass_grad_bcast(dy_graph *g, dy_node *n, dy_node *a, dy_real s) {
+  (void)g;
   size_t m = dy_dim_per_batch(n->dim);
   if (dy_grad_fresh(a)) memset(a->grad, 0, m * sizeof(dy_real));
   for (uint32_t k = 0; k < n->dim.bd; k++) dy_axpy(m, s, n->grad + k * m, a->grad);
 }
 
+static void pass_grad(dy_graph *g, dy_node *n, uint32_t i, dy_real s) {
+  dy_node *a = dy_arg(g, n, i);
+  if (a->dim.bd != n->dim.bd) pass_grad_bcast(g, n, a, s);
+  else if (dy_grad_fresh(a)) dy_ew_copy_scaled(n->size, s, n->grad, a->grad);
+  else dy_ew_axpy(n->size, s, n->grad, a->grad);
+}
+
 static void add_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, 1); }
 
-static const dy_op op_add = {"add", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, add_fwd, add_bwd};
+static const dy_op op_add = {"add", 2, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, add_fwd, add_bwd};
 
 dy_expr dy_add(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -103,14 +107,8 @@ dy_expr dy_add(dy_expr a, dy_expr b) {
 
 /* ==================================================================== sub */
 
-static void sub_fwd(dy_graph *g, dy_node *n) {
+static DY_NOINLINE void sub_fwd_bcast(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
-  if (a->dim.bd == b->dim.bd) {
-    const dy_real *restrict x = a->val, *restrict z = b->val;
-    dy_real *restrict y = n->val;
-    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] - z[i];
-    return;
-  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
@@ -119,9 +117,15 @@ static void sub_fwd(dy_graph *g, dy_node *n) {
   }
 }
 
+static void sub_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  if (a->dim.bd == b->dim.bd) dy_ew_sub(n->size, a->val, b->val, n->val);
+  else sub_fwd_bcast(g, n);
+}
+
 static void sub_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, i ? -1 : 1); }
 
-static const dy_op op_sub = {"sub", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sub_fwd, sub_bwd};
+static const dy_op op_sub = {"sub", 2, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, sub_fwd, sub_bwd};
 
 dy_expr dy_sub(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -133,9 +137,7 @@ dy_expr dy_sub(dy_expr a, dy_expr b) {
  * (1, c), mul_scalar (s, 0). */
 
 static void lin_fwd(dy_graph *g, dy_node *n) {
-  const dy_real *x = dy_arg(g, n, 0)->val;
-  dy_real s = (dy_real)n->aux[0].f, c = (dy_real)n->aux[1].f;
-  for (size_t i = 0, m = n->size; i < m; i++) n->val[i] = s * x[i] + c;
+  dy_ew_lin(n->size, (dy_real)n->aux[0].f, (dy_real)n->aux[1].f, dy_arg(g, n, 0)->val, n->val);
 }
 
 static void lin_bwd(dy_graph *g, dy_node *n, uint32_t i) {
@@ -144,9 +146,9 @@ static void lin_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   else dy_ew_axpy(n->size, (dy_real)n->aux[0].f, n->grad, a->grad);
 }
 
-static const dy_op op_neg = {"neg", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
-static const dy_op op_add_scalar = {"add_scalar", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
-static const dy_op op_mul_scalar = {"mul_scalar", 1, DY_OP_BWD_ASSIGN, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_neg = {"neg", 1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_add_scalar = {"add_scalar", 1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_unary, lin_fwd, lin_bwd};
+static const dy_op op_mul_scalar = {"mul_scalar", 1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_unary, lin_fwd, lin_bwd};
 
 static dy_expr lin(const dy_op *op, dy_expr a, double s, double c) {
   dy_aux aux[DY_NAUX] = {{.f = s}, {.f = c}, {0}};
@@ -159,14 +161,8 @@ dy_expr dy_mul_scalar(dy_expr a, dy_real s) { return lin(&op_mul_scalar, a, s, 0
 
 /* ================================================================== cmult */
 
-static void cmult_fwd(dy_graph *g, dy_node *n) {
+static DY_NOINLINE void cmult_fwd_bcast(dy_graph *g, dy_node *n) {
   const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
-  if (a->dim.bd == b->dim.bd) {
-    const dy_real *restrict x = a->val, *restrict z = b->val;
-    dy_real *restrict y = n->val;
-    for (size_t i = 0, s = n->size; i < s; i++) y[i] = x[i] * z[i];
-    return;
-  }
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), sb = dy_bstride(b);
   for (uint32_t k = 0; k < n->dim.bd; k++) {
     const dy_real *x = a->val + k * sa, *z = b->val + k * sb;
@@ -175,20 +171,14 @@ static void cmult_fwd(dy_graph *g, dy_node *n) {
   }
 }
 
-/* dx_i += dy * x_other (a fresh dx_i is written) */
-static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
-  dy_node *a = dy_arg(g, n, i);
-  const dy_node *o = dy_arg(g, n, 1 - i);
-  if (a->dim.bd == n->dim.bd && o->dim.bd == n->dim.bd) {
-    const dy_real *restrict dy = n->grad, *restrict z = o->val;
-    dy_real *restrict dx = a->grad;
-    size_t s = n->size;
-    if (dy_grad_fresh(a))
-      for (size_t j = 0; j < s; j++) dx[j] = dy[j] * z[j];
-    else
-      for (size_t j = 0; j < s; j++) dx[j] += dy[j] * z[j];
-    return;
-  }
+static void cmult_fwd(dy_graph *g, dy_node *n) {
+  const dy_node *a = dy_arg(g, n, 0), *b = dy_arg(g, n, 1);
+  if (a->dim.bd == b->dim.bd) dy_ew_mul(n->size, a->val, b->val, n->val);
+  else cmult_fwd_bcast(g, n);
+}
+
+static DY_NOINLINE void cmult_bwd_bcast(dy_graph *g, dy_node *n, dy_node *a, const dy_node *o) {
+  (void)g;
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), so = dy_bstride(o);
   if (dy_grad_fresh(a)) memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
   for (uint32_t k = 0; k < n->dim.bd; k++) {
@@ -198,7 +188,16 @@ static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   }
 }
 
-static const dy_op op_cmult = {"cmult", 2, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, cmult_fwd, cmult_bwd};
+/* dx_i += dy * x_other (a fresh dx_i is written) */
+static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
+  dy_node *a = dy_arg(g, n, i);
+  const dy_node *o = dy_arg(g, n, 1 - i);
+  if ((a->dim.bd != n->dim.bd) | (o->dim.bd != n->dim.bd)) cmult_bwd_bcast(g, n, a, o);
+  else if (dy_grad_fresh(a)) dy_ew_mul(n->size, n->grad, o->val, a->grad);
+  else dy_ew_muladd(n->size, n->grad, o->val, a->grad);
+}
+
+static const dy_op op_cmult = {"cmult", 2, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, cmult_fwd, cmult_bwd};
 
 dy_expr dy_cmult(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -238,7 +237,7 @@ static void cdiv_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   }
 }
 
-static const dy_op op_cdiv = {"cdiv", 2, 0, dy_dim_same_bcast, cdiv_fwd, cdiv_bwd};
+static const dy_op op_cdiv = {"cdiv", 2, DY_OP_DIM_SAME, dy_dim_same_bcast, cdiv_fwd, cdiv_bwd};
 
 dy_expr dy_cdiv(dy_expr a, dy_expr b) {
   dy_expr x[2] = {a, b};
@@ -266,8 +265,8 @@ static void sum_fwd(dy_graph *g, dy_node *n) {
 
 static void sum_bwd(dy_graph *g, dy_node *n, uint32_t i) { pass_grad(g, n, i, (dy_real)n->aux[0].f); }
 
-static const dy_op op_sum = {"sum", -1, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sum_fwd, sum_bwd};
-static const dy_op op_average = {"average", -1, DY_OP_BWD_ASSIGN, dy_dim_same_bcast, sum_fwd, sum_bwd};
+static const dy_op op_sum = {"sum", -1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, sum_fwd, sum_bwd};
+static const dy_op op_average = {"average", -1, DY_OP_BWD_ASSIGN | DY_OP_DIM_SAME, dy_dim_same_bcast, sum_fwd, sum_bwd};
 
 dy_expr dy_sum(const dy_expr *xs, uint32_t n) {
   dy_aux aux[DY_NAUX] = {{.f = 1}, {0}, {0}};

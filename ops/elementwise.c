@@ -40,7 +40,7 @@
       dx[i] += dy[i] * (DERIV);                                                         \
     }                                                                                   \
   }                                                                                     \
-  static const dy_op op_##NAME = {#NAME, 1, 0, dy_dim_unary, NAME##_fwd, NAME##_bwd};
+  static const dy_op op_##NAME = {#NAME, 1, DY_OP_DIM_SAME, dy_dim_unary, NAME##_fwd, NAME##_bwd};
 
 /* 1 for v > 0, else 0 (also for NaN). Through an int: gcc 12 with its default
  * -ftrapping-math vectorises this form but not `v > 0 ? 1 : 0` in a product. */

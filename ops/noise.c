@@ -110,7 +110,7 @@ static void alias_fwd(dy_graph *g, dy_node *n) { n->val = dy_arg(g, n, 0)->val; 
 
 /* DY_OP_NOGRAD: the node never needs a gradient, so the backward sweep never
  * visits it and nothing below it is reached through it; no backward exists. */
-static const dy_op op_nobackprop = {"nobackprop", 1, DY_OP_NOGRAD | DY_OP_SETS_VAL, dy_dim_unary,
+static const dy_op op_nobackprop = {"nobackprop", 1, DY_OP_NOGRAD | DY_OP_SETS_VAL | DY_OP_DIM_SAME, dy_dim_unary,
                                     alias_fwd, NULL};
 
 dy_expr dy_nobackprop(dy_expr a) { return dy_apply(&op_nobackprop, &a, 1, NULL); }

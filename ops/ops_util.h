@@ -21,11 +21,37 @@ static inline int dy_same_dims(const dy_dim *a, const dy_dim *b) {
  * values and gradients), so restrict lets them vectorise without checks. */
 static inline void dy_ew_copy_scaled(size_t n, dy_real s, const dy_real *restrict x,
                                      dy_real *restrict y) {
-  if (s == 1)
-    for (size_t i = 0; i < n; i++) y[i] = x[i];
-  else
-    for (size_t i = 0; i < n; i++) y[i] = s * x[i];
+  /* 1 * x is x exactly: one loop (a copy loop would become a memcpy call) */
+  for (size_t i = 0; i < n; i++) y[i] = s * x[i];
 }
+/* y = s x + c over n values. */
+static inline void dy_ew_lin(size_t n, dy_real s, dy_real c, const dy_real *restrict x,
+                             dy_real *restrict y) {
+  for (size_t i = 0; i < n; i++) y[i] = s * x[i] + c;
+}
+/* y = x + z, y = x - z, y = x * z, y += x * z over n values. */
+static inline void dy_ew_add(size_t n, const dy_real *restrict x, const dy_real *restrict z,
+                             dy_real *restrict y) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] + z[i];
+}
+static inline void dy_ew_sub(size_t n, const dy_real *restrict x, const dy_real *restrict z,
+                             dy_real *restrict y) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] - z[i];
+}
+static inline void dy_ew_mul(size_t n, const dy_real *restrict x, const dy_real *restrict z,
+                             dy_real *restrict y) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] * z[i];
+}
+static inline void dy_ew_muladd(size_t n, const dy_real *restrict x, const dy_real *restrict z,
+                                dy_real *restrict y) {
+  for (size_t i = 0; i < n; i++) y[i] += x[i] * z[i];
+}
+
+#if defined(__GNUC__)
+#define DY_NOINLINE __attribute__((noinline))
+#else
+#define DY_NOINLINE
+#endif
 static inline void dy_ew_axpy(size_t n, dy_real s, const dy_real *restrict x, dy_real *restrict y) {
   if (n >= 32) dy_axpy(n, s, x, y); /* the SIMD kernel */
   else if (s == 1)

@@ -111,7 +111,7 @@ static void softmax_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   }
 }
 
-static const dy_op op_softmax = {"softmax", 1, 0, dy_dim_unary, softmax_fwd, softmax_bwd};
+static const dy_op op_softmax = {"softmax", 1, DY_OP_DIM_SAME, dy_dim_unary, softmax_fwd, softmax_bwd};
 
 dy_expr dy_softmax(dy_expr a) { return dy_apply(&op_softmax, &a, 1, NULL); }
 
@@ -149,7 +149,7 @@ static void log_softmax_bwd(dy_graph *g, dy_node *n, uint32_t ai) {
   }
 }
 
-static const dy_op op_log_softmax = {"log_softmax", 1, 0, dy_dim_unary, log_softmax_fwd,
+static const dy_op op_log_softmax = {"log_softmax", 1, DY_OP_DIM_SAME, dy_dim_unary, log_softmax_fwd,
                                      log_softmax_bwd};
 
 dy_expr dy_log_softmax(dy_expr a) { return dy_apply(&op_log_softmax, &a, 1, NULL); }
