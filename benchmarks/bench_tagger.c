@@ -584,7 +584,8 @@ const bench_task bench_task_tagger = {
     "  --dropout P (RNN dropout)  (defaults: dy_tagger_defaults(), models/dy_tagger.h)\n"
     "  --threads N (1): data-parallel, N sentences per update (one per thread), their\n"
     "  gradients summed (--avg: averaged); steps group sentences of about equal length\n"
-    "  --spin-us X (1000): a thread at a barrier spins up to X microseconds, then sleeps\n"
+    "  --spin-us X (1000): a thread at a barrier spins up to X microseconds (less while\n"
+    "  spins run out: another process has a core), then sleeps\n"
     "  --profile: with --threads > 1, per-step thread CPU times: work, update, critical path\n"
     "  RESULT keys: rnn bi trainer chars words_per_sec words_per_cpu_sec dev_acc dev_unk_acc\n"
     "               timed_words epochs data threads\n",
