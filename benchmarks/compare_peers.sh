@@ -66,6 +66,8 @@ key_of() { # RESULT line, key -> value
 printf '# machine: %s, %s cores; dync %s\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
   "$(nproc --all)" "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')"
 printf '%-20s %12s %12s %8s\n' task dync torch ratio
+# a sum over the rounds as their mean (the RESULT values, as the table)
+mean() { awk -v s="$1" -v r="$rounds" 'BEGIN{printf "%.1f", s / r}'; }
 for row in "${tasks[@]}"; do
   IFS='|' read -r name dcmd tcmd key <<< "$row"
   [[ $name =~ $only ]] || continue
@@ -96,7 +98,5 @@ for row in "${tasks[@]}"; do
     'BEGIN{printf "%-20s %12.0f %12.0f %8s\n", n, d/r, t/r, (t > 0 ? sprintf("%.2f", d/t) : "n/a")}'
   [ -z "$bbench" ] || awk -v n="$name (before)" -v d="$bsum" -v t="$tsum" -v r="$rounds" \
     'BEGIN{printf "%-20s %12.0f %12.0f %8s\n", n, d/r, t/r, (t > 0 ? sprintf("%.2f", d/t) : "n/a")}'
-  # means over the rounds (as the table; before this fix the values were sums)
-  mean() { awk -v s="$1" -v r="$rounds" 'BEGIN{printf "%.1f", s / r}'; }
   echo "RESULT task=compare name=$name dync=$(mean "$dsum") torch=$(mean "$tsum") rounds=$rounds key=$key cpu_time=$cpu${bbench:+ before=$(mean "$bsum")}"
 done

@@ -8,20 +8,15 @@
 
 /* ============================================================ shape helpers */
 
+/* Arguments of equal dims (dy_apply copies the dim itself when they are all
+ * identical: DY_OP_DIM_SAME); here the batch sizes may differ (1 broadcasts)
+ * and errors are named. */
 int dy_dim_same_bcast(dy_graph *g, dy_node *n) {
   const dy_node *a0 = dy_arg(g, n, 0);
-  if (n->nargs == 2) { /* the common case: two arguments of one batch size */
-    const dy_node *a1 = dy_arg(g, n, 1);
-    if (dy_same_dims(&a0->dim, &a1->dim) && a0->dim.bd == a1->dim.bd) {
-      n->dim = a0->dim;
-      n->size = a0->size; /* a valid dim: dy_apply need not check it */
-      return 0;
-    }
-  }
   uint32_t bd = a0->dim.bd;
   for (uint32_t i = 1; i < n->nargs; i++) {
     const dy_node *a = dy_arg(g, n, i);
-    if (!dy_same_dims(&a->dim, &a0->dim))
+    if (!dy_dim_eq_nobatch(a->dim, a0->dim))
       return dy_fail_shape(g, n, "argument %u has different dims from argument 0 (elementwise "
                               "ops need equal dims)", (unsigned)i);
     bd = dy_bcast_batch(bd, a->dim.bd);
@@ -82,8 +77,7 @@ static void add_fwd(dy_graph *g, dy_node *n) {
 
 /* dx_i += s dy (summed over the batch when x_i is broadcast); a fresh dx_i
  * (DY_OP_BWD_ASSIGN) is written instead. */
-static DY_NOINLINE void pass_grad_bcast(dy_graph *g, dy_node *n, dy_node *a, dy_real s) {
-  (void)g;
+static DY_NOINLINE void pass_grad_bcast(const dy_node *n, dy_node *a, dy_real s) {
   size_t m = dy_dim_per_batch(n->dim);
   if (dy_grad_fresh(a)) memset(a->grad, 0, m * sizeof(dy_real));
   for (uint32_t k = 0; k < n->dim.bd; k++) dy_axpy(m, s, n->grad + k * m, a->grad);
@@ -91,7 +85,7 @@ static DY_NOINLINE void pass_grad_bcast(dy_graph *g, dy_node *n, dy_node *a, dy_
 
 static void pass_grad(dy_graph *g, dy_node *n, uint32_t i, dy_real s) {
   dy_node *a = dy_arg(g, n, i);
-  if (a->dim.bd != n->dim.bd) pass_grad_bcast(g, n, a, s);
+  if (a->dim.bd != n->dim.bd) pass_grad_bcast(n, a, s);
   else if (dy_grad_fresh(a)) dy_ew_copy_scaled(n->size, s, n->grad, a->grad);
   else dy_ew_axpy(n->size, s, n->grad, a->grad);
 }
@@ -177,8 +171,7 @@ static void cmult_fwd(dy_graph *g, dy_node *n) {
   else cmult_fwd_bcast(g, n);
 }
 
-static DY_NOINLINE void cmult_bwd_bcast(dy_graph *g, dy_node *n, dy_node *a, const dy_node *o) {
-  (void)g;
+static DY_NOINLINE void cmult_bwd_bcast(const dy_node *n, dy_node *a, const dy_node *o) {
   size_t m = dy_dim_per_batch(n->dim), sa = dy_bstride(a), so = dy_bstride(o);
   if (dy_grad_fresh(a)) memset(a->grad, 0, dy_dim_size(a->dim) * sizeof(dy_real));
   for (uint32_t k = 0; k < n->dim.bd; k++) {
@@ -192,7 +185,7 @@ static DY_NOINLINE void cmult_bwd_bcast(dy_graph *g, dy_node *n, dy_node *a, con
 static void cmult_bwd(dy_graph *g, dy_node *n, uint32_t i) {
   dy_node *a = dy_arg(g, n, i);
   const dy_node *o = dy_arg(g, n, 1 - i);
-  if ((a->dim.bd != n->dim.bd) | (o->dim.bd != n->dim.bd)) cmult_bwd_bcast(g, n, a, o);
+  if ((a->dim.bd != n->dim.bd) | (o->dim.bd != n->dim.bd)) cmult_bwd_bcast(n, a, o);
   else if (dy_grad_fresh(a)) dy_ew_mul(n->size, n->grad, o->val, a->grad);
   else dy_ew_muladd(n->size, n->grad, o->val, a->grad);
 }

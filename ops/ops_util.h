@@ -11,11 +11,6 @@ static inline size_t dy_bstride(const dy_node *a) {
   return a->dim.bd == 1 ? 0 : dy_dim_per_batch(a->dim);
 }
 
-/* Same dims ignoring the batch size (inline dy_dim_eq_nobatch). */
-static inline int dy_same_dims(const dy_dim *a, const dy_dim *b) {
-  return ((a->d[0] ^ b->d[0]) | (a->d[1] ^ b->d[1]) | (a->d[2] ^ b->d[2]) | (a->d[3] ^ b->d[3])) == 0;
-}
-
 /* Flat elementwise loops over n values for the batch-1 / equal-batch fast
  * paths of the arithmetic ops: the output never aliases an input (fresh
  * values and gradients), so restrict lets them vectorise without checks. */
